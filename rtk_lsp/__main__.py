@@ -1,0 +1,3 @@
+from rtk_lsp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Turning one file into a FileRecord: read, classify, hash, parse, count terms.
+
+`analyze_batch` is what worker processes run on a cold start; it takes and returns
+plain tuples so that nothing heavier than builtins crosses the process boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from rtk_lsp.index.languages import detect_language, is_parsed
+from rtk_lsp.index.scan import FileContent, ScannedFile, classify, read_file
+from rtk_lsp.model import EMPTY_FACTS, FileFacts, FileRecord
+from rtk_lsp.text import term_counts
+from rtk_lsp.tokens import estimate_bytes, estimate_tokens
+
+log = logging.getLogger(__name__)
+
+
+def _facts(rel_path: str, language: str, text: str) -> FileFacts:
+    if not is_parsed(language):
+        return EMPTY_FACTS
+    from rtk_lsp.index.parse import extract  # imported lazily: tree-sitter is heavy for the CLI's fast paths
+
+    try:
+        return extract(rel_path, language, text.encode("utf-8", errors="replace"))
+    except Exception:  # a parser bug degrades one file, never the index
+        log.exception("parsing %s failed", rel_path)
+        return EMPTY_FACTS
+
+
+def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
+    language = detect_language(sf.rel_path)
+    text = content.text
+    if text is None:
+        return FileRecord(
+            sf.rel_path,
+            language,
+            sf.size,
+            sf.mtime_ns,
+            content.hash,
+            content.kind,
+            0,
+            estimate_bytes(sf.size),
+            EMPTY_FACTS,
+            {},
+        )
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    return FileRecord(
+        sf.rel_path,
+        language,
+        sf.size,
+        sf.mtime_ns,
+        content.hash,
+        content.kind,
+        lines,
+        estimate_tokens(text),
+        _facts(sf.rel_path, language, text),
+        dict(term_counts(text)),
+    )
+
+
+def analyze(
+    root: str, sf: ScannedFile, max_size: int, prev_hash: str | None = None, overlay: str | None = None
+) -> FileRecord | None:
+    """The record of one file, or None when its content hash equals `prev_hash` (nothing to re-parse)."""
+    if overlay is not None:
+        data = overlay.encode("utf-8", errors="replace")
+        content = classify(sf.rel_path, data, max_size)
+        sf = ScannedFile(sf.rel_path, len(data), sf.mtime_ns)
+    else:
+        content = read_file(root, sf.rel_path, max_size)
+    if prev_hash is not None and content.hash == prev_hash:
+        return None
+    return record_from_content(sf, content)
+
+
+def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list[tuple[Any, ...]]:
+    """Worker-process entry: analyze a batch of (rel_path, size, mtime_ns); rows as FileRecord.to_row()."""
+    root, max_size, items = args
+    out = []
+    for rel_path, size, mtime_ns in items:
+        rec = analyze(root, ScannedFile(rel_path, size, mtime_ns), max_size)
+        if rec is not None:
+            out.append(rec.to_row())
+    return out

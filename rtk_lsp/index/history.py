@@ -1,0 +1,433 @@
+"""Git history of HEAD as ranking signals: churn with recency decay, last change, co-change.
+
+One `git log` call reads the newest `depth` non-merge commits of HEAD that touch the
+workspace; paths come back relative to the workspace root, which may be a subdirectory
+of the git work tree. A persisted `History` is brought up to date incrementally when
+the old HEAD is an ancestor of the new one.
+
+Choices, measured on clones of sympy (62k commits), requests and pyright, depth 5000:
+
+* Renames are followed. `-M --name-status` cost 1.1-1.5x `--no-renames --name-only`
+  (sympy 175 vs 160 ms, requests 90 vs 76 ms, pyright 460 vs 320 ms with 431 renames),
+  well under the 2x budget, so a renamed file keeps its churn and co-change.
+* Merge commits are skipped (`--no-merges`): their changes are the changes of the
+  branch commits, which are walked and counted themselves; a merge diff would count
+  them twice, and as one huge commit.
+* Commits are ordered newest first by committer time (git's own walk order when
+  clocks are sane, kept stable on ties). Unlike "prepend the new range", this order
+  does not depend on where a previous load stopped, so an incremental update equals
+  a full rebuild even across merges of long-lived branches (checked on sympy for
+  old HEADs 1 to 1000 first-parent commits back).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# A commit's weight halves every 100 newer commits: the last few hundred commits
+# dominate the signal (what is being worked on now), while the files changed
+# thousands of commits ago still rank above files that never changed.
+HALF_LIFE_COMMITS = 100
+
+# Wider commits are reformatting, renames of whole trees, vendoring or license-header
+# sweeps: they say nothing about which files belong together, and the pairs grow
+# quadratically (a 1000-file commit alone would add a million entries).
+COCHANGE_MAX_FILES = 50
+
+# `git log` of 5000 commits takes well under a second; the bound only stops a hung
+# git (network filesystem, lock contention) from holding the caller forever.
+GIT_TIMEOUT_S = 60.0
+# GitPython refuses the timeout on Windows instead of ignoring it.
+_KILL_AFTER = None if sys.platform == "win32" else GIT_TIMEOUT_S
+
+# Bump when the tuple layout of `History.to_wire` changes: stored histories of an
+# older layout are then rejected by `from_wire` instead of being misread.
+WIRE_VERSION = 1
+
+# Records start with \x1e and fields are split by \x1f: neither occurs in shas,
+# timestamps or (in practice) subjects; -z makes file names NUL-terminated and unquoted.
+_FORMAT = "--format=%x1e%H%x1f%ct%x1f%s"
+
+# Settings a user's config could turn on that would change what `git log` prints:
+# --follow on a single pathspec, root commits without a diff, signature blocks.
+_CONFIG_OVERRIDES = ("log.follow=false", "log.showRoot=true", "log.showSignature=false")
+
+_SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+_logged: set[tuple[str, str]] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """One non-merge commit of HEAD that touches the workspace.
+
+    `files` are the paths the commit touched as they were named in that commit
+    (a rename contributes its new name), relative to the workspace root, sorted.
+    `renames` (old, new) and `added` are kept so that derived tables can follow a
+    file across renames without asking git again on an incremental update.
+    """
+
+    sha: str
+    time: int
+    files: tuple[str, ...]
+    subject: str
+    renames: tuple[tuple[str, str], ...] = ()
+    added: tuple[str, ...] = ()
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return (self.sha, self.time, self.files, self.subject, self.renames, self.added)
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> Commit:
+        sha, time, files, subject, renames, added = t
+        return cls(
+            str(sha),
+            int(time),
+            tuple(files),
+            str(subject),
+            tuple((str(a), str(b)) for a, b in renames),
+            tuple(added),
+        )
+
+
+@dataclass(frozen=True)
+class History:
+    """The newest commits of HEAD and the signals derived from them.
+
+    `complete` is true when `commits` holds every qualifying commit of `head` (the
+    history was shorter than the window); it decides whether a later, larger `depth`
+    can still be served incrementally. Derived tables use each file's newest name
+    (renames followed) and are read-only by convention.
+    """
+
+    head: str | None
+    commits: tuple[Commit, ...]
+    note: str = ""
+    complete: bool = False
+    churn: dict[str, float] = field(init=False, repr=False, compare=False)
+    counts: dict[str, int] = field(init=False, repr=False, compare=False)
+    last_rank: dict[str, int] = field(init=False, repr=False, compare=False)
+    cochange: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        churn, counts, last_rank, cochange = _derive(self.commits)
+        object.__setattr__(self, "churn", churn)
+        object.__setattr__(self, "counts", counts)
+        object.__setattr__(self, "last_rank", last_rank)
+        object.__setattr__(self, "cochange", cochange)
+
+    def to_wire(self) -> tuple[Any, ...]:
+        return (WIRE_VERSION, self.head, self.note, self.complete, tuple(c.to_tuple() for c in self.commits))
+
+    @classmethod
+    def from_wire(cls, w: Any) -> History:
+        version, head, note, complete, commits = w
+        if version != WIRE_VERSION:
+            raise ValueError(f"history wire format {version!r}, expected {WIRE_VERSION}")
+        return cls(
+            None if head is None else str(head),
+            tuple(Commit.from_tuple(c) for c in commits),
+            str(note),
+            bool(complete),
+        )
+
+    @classmethod
+    def empty(cls, note: str) -> History:
+        return cls(None, (), note)
+
+
+def _derive(
+    commits: tuple[Commit, ...],
+) -> tuple[dict[str, float], dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    churn: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    last_rank: dict[str, int] = {}
+    cochange: dict[str, dict[str, int]] = {}
+    # Older name -> newest name. Walking newest first, a rename only redirects the
+    # commits older than itself, so a file later re-created under the old name keeps
+    # its own history.
+    alias: dict[str, str] = {}
+    for rank, c in enumerate(commits):
+        paths = {alias.get(p, p) for p in c.files} if alias else set(c.files)
+        if c.renames or c.added:
+            targets = [(old, alias.get(new, new)) for old, new in c.renames]
+            # Before this commit these names belonged to other files (or none).
+            for p in c.added:
+                alias.pop(p, None)
+            for _, new in c.renames:
+                alias.pop(new, None)
+            for old, target in targets:
+                if old != target:
+                    alias[old] = target
+        weight = 0.5 ** (rank / HALF_LIFE_COMMITS)
+        for p in paths:
+            churn[p] = churn.get(p, 0.0) + weight
+            counts[p] = counts.get(p, 0) + 1
+            last_rank.setdefault(p, rank)
+        if 1 < len(c.files) <= COCHANGE_MAX_FILES:
+            for a in paths:
+                row = cochange.setdefault(a, {})
+                for b in paths:
+                    if b != a:
+                        row[b] = row.get(b, 0) + 1
+    return churn, counts, last_rank, cochange
+
+
+class _NoHistory(Exception):
+    def __init__(self, note: str, level: int = logging.INFO) -> None:
+        super().__init__(note)
+        self.note = note
+        self.level = level
+
+
+def load_history(root: str, depth: int = 5000, previous: History | None = None) -> History:
+    """History of HEAD for the workspace at `root`; never raises.
+
+    With `previous` from an earlier call on the same root: returned as is when HEAD
+    has not moved, extended with the new commits when its head is an ancestor of
+    HEAD, rebuilt otherwise.
+    """
+    level = logging.INFO
+    try:
+        history = _load(root, max(0, depth), previous)
+    except _NoHistory as e:
+        history, level = History.empty(e.note), e.level
+    except Exception as e:
+        # A ranking signal must never take the server down; an unexpected failure
+        # (git output we did not foresee, a broken object store) just means no history.
+        history, level = History.empty(f"git history unavailable: {type(e).__name__}: {e}"), logging.WARNING
+    if history.note and history is not previous:
+        key = (os.path.abspath(root), history.note)
+        if key not in _logged:
+            _logged.add(key)
+            logger.log(level, "git history of %s: %s", root, history.note)
+    return history
+
+
+def _load(root: str, depth: int, previous: History | None) -> History:
+    try:
+        import git
+    except ImportError as e:
+        # GitPython refuses to import when it cannot run the git binary.
+        raise _NoHistory("git not found", logging.WARNING) from e
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except git.exc.NoSuchPathError as e:
+        raise _NoHistory("workspace root does not exist") from e
+    except git.exc.InvalidGitRepositoryError as e:
+        raise _NoHistory("not a git repository") from e
+    with repo:
+        try:
+            return _load_repo(git, repo, root, depth, previous)
+        except git.exc.GitCommandNotFound as e:
+            raise _NoHistory("git not found", logging.WARNING) from e
+        except git.exc.GitCommandError as e:
+            raise _NoHistory(_command_note(e), logging.WARNING) from e
+
+
+def _load_repo(git: Any, repo: Any, root: str, depth: int, previous: History | None) -> History:
+    if repo.bare or repo.working_tree_dir is None:
+        raise _NoHistory("bare repository")
+    prefix = os.path.relpath(os.path.realpath(root), os.path.realpath(repo.working_tree_dir))
+    prefix = "" if prefix == "." else prefix.replace(os.sep, "/")
+    if prefix == ".." or prefix.startswith("../"):
+        raise _NoHistory("workspace root is outside the git work tree")
+
+    head = _read_head(git, repo)
+    if previous is not None and previous.head == head:
+        if len(previous.commits) > depth:
+            return History(head, previous.commits[:depth], "", False)
+        # Fewer commits than asked for, no note and not complete: it was loaded with a
+        # smaller depth. A shallow clone stays as it is until HEAD moves.
+        if previous.complete or previous.note or len(previous.commits) == depth:
+            return previous
+
+    shallow = _shallow_shas(repo)
+    pathspec = f":(top,literal){prefix}" if prefix else ":(top)"
+    commits: list[Commit]
+    if (
+        previous is not None
+        and previous.head is not None
+        and (previous.complete or len(previous.commits) >= depth)
+        and _is_ancestor(repo, previous.head, head)
+    ):
+        new = _log(repo, f"{previous.head}..{head}", depth, pathspec, prefix, shallow)
+        seen = {c.sha for c in new}
+        commits = new + [c for c in previous.commits if c.sha not in seen]
+        commits.sort(key=_newest_first)
+        complete = previous.complete and len(commits) <= depth
+        del commits[depth:]
+    else:
+        commits = _log(repo, head, depth, pathspec, prefix, shallow)
+        commits.sort(key=_newest_first)
+        complete = len(commits) < depth
+    note = ""
+    if shallow:
+        complete = False
+        if len(commits) < depth:
+            note = "shallow clone: history truncated"
+    return History(head, tuple(commits), note, complete)
+
+
+def _newest_first(c: Commit) -> int:
+    return -c.time
+
+
+def _read_head(git: Any, repo: Any) -> str:
+    try:
+        # Plain file reads: no git process when HEAD is unchanged since the last load.
+        sha = git.refs.symbolic.SymbolicReference.dereference_recursive(repo, "HEAD")
+        if isinstance(sha, str) and _SHA_RE.fullmatch(sha):
+            return sha
+    except (ValueError, OSError):
+        pass
+    # An unborn branch, a garbled HEAD, or ref storage GitPython cannot read
+    # (reftable, SHA-256): let git decide which.
+    status, out, _ = repo.git.rev_parse(
+        "--verify",
+        "--quiet",
+        "HEAD^{commit}",
+        with_extended_output=True,
+        with_exceptions=False,
+        kill_after_timeout=_KILL_AFTER,
+    )
+    out = out.strip()
+    if status == 0 and _SHA_RE.fullmatch(out):
+        return str(out)
+    status, _, err = repo.git.rev_parse(
+        "--git-dir", with_extended_output=True, with_exceptions=False, kill_after_timeout=_KILL_AFTER
+    )
+    if status != 0:
+        raise _NoHistory(f"broken git repository: {_first_line(err)}", logging.WARNING)
+    raise _NoHistory("empty repository (no commits yet)")
+
+
+def _is_ancestor(repo: Any, old: str, new: str) -> bool:
+    if not _SHA_RE.fullmatch(old):
+        return False
+    # Exit status 1 means "not an ancestor"; anything else (old commit pruned, or
+    # missing from a shallow clone) is treated the same: rebuild in full.
+    status, _, _ = repo.git.merge_base(
+        "--is-ancestor",
+        old,
+        new,
+        with_extended_output=True,
+        with_exceptions=False,
+        kill_after_timeout=_KILL_AFTER,
+    )
+    return bool(status == 0)
+
+
+def _shallow_shas(repo: Any) -> frozenset[str]:
+    try:
+        with open(os.path.join(repo.common_dir, "shallow"), encoding="ascii") as f:
+            return frozenset(line.strip() for line in f if line.strip())
+    except (OSError, ValueError):
+        return frozenset()
+
+
+def _log(
+    repo: Any, rev: str, depth: int, pathspec: str, prefix: str, shallow: frozenset[str]
+) -> list[Commit]:
+    if depth <= 0:
+        return []
+    git_cmd = repo.git(c=list(_CONFIG_OVERRIDES))
+    out = git_cmd.log(
+        "--no-merges",
+        # Without it a pathspec enables history simplification, which can prune the
+        # side of a merge that a previous (incremental) walk did include.
+        "--full-history",
+        "-M",
+        "--name-status",
+        "-z",
+        "--no-color",
+        _FORMAT,
+        f"-n{depth}",
+        rev,
+        "--",
+        pathspec,
+        kill_after_timeout=_KILL_AFTER,
+    )
+    return _parse_log(out, prefix, shallow)
+
+
+def _parse_log(out: str, prefix: str, shallow: frozenset[str]) -> list[Commit]:
+    strip = len(prefix) + 1 if prefix else 0
+    under = prefix + "/"
+
+    def rel(p: str) -> str | None:
+        if not strip:
+            return p
+        return p[strip:] if p.startswith(under) else None
+
+    commits: list[Commit] = []
+    for record in out.split("\x1e"):
+        if not record:
+            continue
+        header, _, body = record.partition("\0")
+        sha, ct, subject = header.split("\x1f", 2)
+        # A shallow clone's boundary commits look like root commits that add every
+        # file of the tree: their file lists are not real changes.
+        if sha in shallow:
+            continue
+        files: set[str] = set()
+        renames: list[tuple[str, str]] = []
+        added: list[str] = []
+        tokens = body.split("\0")
+        i, n = 0, len(tokens)
+        while i < n:
+            status = tokens[i].strip()
+            if not status:
+                i += 1
+                continue
+            kind = status[0]
+            if kind in "RC" and i + 2 < n:
+                old, new = rel(tokens[i + 1]), rel(tokens[i + 2])
+                i += 3
+                if new is None:
+                    if old is not None and kind == "R":
+                        files.add(old)  # moved out of the workspace: gone from here
+                    continue
+                files.add(new)
+                if old is not None and kind == "R":
+                    renames.append((old, new))
+                else:
+                    added.append(new)
+                continue
+            if i + 1 >= n:
+                break
+            path = rel(tokens[i + 1])
+            i += 2
+            if path is None:
+                continue
+            files.add(path)
+            if kind == "A":
+                added.append(path)
+        if not files:
+            continue
+        commits.append(
+            Commit(sha, int(ct), tuple(sorted(files)), subject, tuple(sorted(renames)), tuple(sorted(added)))
+        )
+    return commits
+
+
+def _command_note(e: Any) -> str:
+    # GitPython wraps stderr as "\n  stderr: '...'"; keep git's own first line.
+    err = str(getattr(e, "stderr", "") or "").strip()
+    err = err.removeprefix("stderr:").strip().strip("'")
+    if err.startswith("Timeout:"):
+        return f"git timed out after {GIT_TIMEOUT_S:g} s"
+    line = _first_line(err)
+    return f"git failed: {line}" if line else f"git failed with status {getattr(e, 'status', '?')}"
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip()[:200] for line in text.splitlines() if line.strip()), "")

@@ -1,0 +1,99 @@
+"""Language detection by file name.
+
+Languages with a tree-sitter grammar get symbols, references and imports;
+every other text file is indexed lexically only.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Languages parsed with tree-sitter.
+PARSED = frozenset({"python", "javascript", "typescript", "tsx", "rust", "go", "java", "c", "cpp"})
+
+_BY_EXT: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".rs": "rust",
+    ".go": "go",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".ipp": "cpp",
+    # lexical only
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".rst": "rst",
+    ".txt": "text",
+    ".toml": "toml",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".sh": "shell",
+    ".bash": "shell",
+    ".zsh": "shell",
+    ".rb": "ruby",
+    ".php": "php",
+    ".kt": "kotlin",
+    ".kts": "kotlin",
+    ".swift": "swift",
+    ".scala": "scala",
+    ".cs": "csharp",
+    ".lua": "lua",
+    ".html": "html",
+    ".htm": "html",
+    ".css": "css",
+    ".scss": "css",
+    ".sql": "sql",
+    ".xml": "xml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".proto": "proto",
+    ".vue": "vue",
+    ".svelte": "svelte",
+}
+
+_BY_NAME: dict[str, str] = {
+    "makefile": "make",
+    "dockerfile": "dockerfile",
+    "cmakelists.txt": "cmake",
+    "cargo.toml": "toml",
+    "go.mod": "gomod",
+}
+
+KNOWN_EXTENSIONS = frozenset(_BY_EXT)
+
+SOURCE_LANGUAGES = PARSED | frozenset(
+    {"ruby", "php", "kotlin", "swift", "scala", "csharp", "lua", "shell", "vue", "svelte"}
+)
+DOC_LANGUAGES = frozenset({"markdown", "rst", "text"})
+CONFIG_LANGUAGES = frozenset({"toml", "yaml", "json", "ini", "gomod", "xml"})
+
+
+def detect_language(rel_path: str) -> str:
+    """The language of a path, "other" when unknown."""
+    name = os.path.basename(rel_path).lower()
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    _, ext = os.path.splitext(name)
+    return _BY_EXT.get(ext, "other")
+
+
+def is_parsed(language: str) -> bool:
+    return language in PARSED

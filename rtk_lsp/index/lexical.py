@@ -1,0 +1,114 @@
+"""An inverted index over three fields of every text file, updated file by file.
+
+Fields: `path` (directory and file name words), `sym` (names and doc lines of the
+definitions), `body` (every word of the text). Readers hold an immutable index;
+an update copies only the posting lists of the terms it touches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rtk_lsp.model import FileRecord
+from rtk_lsp.text import path_terms, term_counts, word_terms
+
+FIELDS = ("path", "sym", "body")
+
+# BM25 parameters: the usual k1; length normalisation weaker for short fields.
+K1 = 1.2
+B = {"path": 0.3, "sym": 0.5, "body": 0.75}
+
+
+def field_terms(rec: FileRecord) -> dict[str, dict[str, int]]:
+    sym: Counter[str] = Counter()
+    for s in rec.facts.symbols:
+        for t in word_terms(s.name):
+            sym[t] += 1
+        if s.doc:
+            sym.update(term_counts(s.doc))
+    return {"path": dict(Counter(path_terms(rec.rel_path))), "sym": dict(sym), "body": rec.body_terms}
+
+
+@dataclass(frozen=True)
+class LexicalIndex:
+    postings: Mapping[str, Mapping[str, Mapping[str, int]]]  # field -> term -> path -> tf
+    lengths: Mapping[str, Mapping[str, int]]  # field -> path -> field length
+    totals: Mapping[str, int]  # field -> sum of lengths
+
+    @classmethod
+    def empty(cls) -> LexicalIndex:
+        return cls({f: {} for f in FIELDS}, {f: {} for f in FIELDS}, dict.fromkeys(FIELDS, 0))
+
+    @classmethod
+    def build(cls, records: Iterable[FileRecord]) -> LexicalIndex:
+        return cls.empty().updated((), [r for r in records if r.is_text])
+
+    @property
+    def doc_count(self) -> int:
+        return len(self.lengths["path"])
+
+    def updated(self, removed: Iterable[FileRecord], added: Iterable[FileRecord]) -> LexicalIndex:
+        """A new index without `removed` and with `added` (pass a changed file in both)."""
+        postings = {f: dict(self.postings[f]) for f in FIELDS}
+        lengths = {f: dict(self.lengths[f]) for f in FIELDS}
+        totals = dict(self.totals)
+        copied: dict[str, set[str]] = {f: set() for f in FIELDS}
+
+        def plist(field: str, term: str) -> dict[str, int]:
+            p = postings[field].get(term)
+            if term not in copied[field]:
+                p = dict(p) if p is not None else {}
+                postings[field][term] = p
+                copied[field].add(term)
+            assert isinstance(p, dict)
+            return p
+
+        for rec in removed:
+            if not rec.is_text or rec.rel_path not in lengths["path"]:
+                continue
+            for field, counts in field_terms(rec).items():
+                for term in counts:
+                    p = plist(field, term)
+                    p.pop(rec.rel_path, None)
+                    if not p:
+                        del postings[field][term]
+                        copied[field].discard(term)
+                totals[field] -= lengths[field].pop(rec.rel_path, 0)
+        for rec in added:
+            if not rec.is_text:
+                continue
+            for field, counts in field_terms(rec).items():
+                for term, tf in counts.items():
+                    plist(field, term)[rec.rel_path] = tf
+                n = sum(counts.values())
+                lengths[field][rec.rel_path] = n
+                totals[field] += n
+        return LexicalIndex(postings, lengths, totals)
+
+    def idf(self, field: str, term: str) -> float:
+        n = self.doc_count
+        df = len(self.postings[field].get(term, ()))
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def bm25(self, field: str, weighted_terms: Mapping[str, float]) -> dict[str, float]:
+        """BM25 of every file matching any term in one field; terms carry query weights."""
+        scores: dict[str, float] = {}
+        n = self.doc_count
+        if not n:
+            return scores
+        lengths = self.lengths[field]
+        avg = max(self.totals[field] / n, 1.0)
+        b = B[field]
+        plists = self.postings[field]
+        for term, qw in weighted_terms.items():
+            plist = plists.get(term)
+            if not plist:
+                continue
+            idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
+            for path, tf in plist.items():
+                norm = K1 * (1.0 - b + b * lengths[path] / avg)
+                scores[path] = scores.get(path, 0.0) + idf * tf * (K1 + 1.0) / (tf + norm)
+        return scores

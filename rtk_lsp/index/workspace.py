@@ -1,0 +1,401 @@
+"""A workspace's warm state and how it is kept current.
+
+`Workspace.refresh()` brings the state up to date (from the SQLite store on a
+cold start, then from the file system and git) and publishes an immutable
+`Snapshot`. Readers keep using the snapshot they hold while the next is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rtk_lsp.index import scan
+from rtk_lsp.index.analyze import analyze, analyze_batch
+from rtk_lsp.index.graph import Graph
+from rtk_lsp.index.history import History, load_history
+from rtk_lsp.index.languages import detect_language
+from rtk_lsp.index.lexical import LexicalIndex
+from rtk_lsp.index.scan import ScannedFile
+from rtk_lsp.index.store import Store
+from rtk_lsp.model import FileRecord
+from rtk_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+
+# Below this many files to parse, worker processes cost more to start than they save.
+POOL_MIN_FILES = 200
+POOL_BATCH = 48
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a plan reads, frozen at one moment."""
+
+    root: str
+    generation: int
+    files: Mapping[str, FileRecord]
+    lexical: LexicalIndex
+    graph: Graph
+    history: History
+    cache: Mapping[str, int]  # hits / misses of the refresh that made this snapshot, and totals
+    timings_ms: Mapping[str, float]
+    refreshed_at: float
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        languages: dict[str, int] = {}
+        symbols = references = 0
+        for rec in self.files.values():
+            languages[rec.language] = languages.get(rec.language, 0) + 1
+            symbols += len(rec.facts.symbols)
+            references += sum(rec.facts.refs.values())
+        return {
+            "root": self.root,
+            "files": len(self.files),
+            "languages": dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "symbols": symbols,
+            "references": references,
+            "edges": {"imports": self.graph.import_edges, "calls": self.graph.call_edges},
+            "history": {
+                "head": self.history.head,
+                "commits": len(self.history.commits),
+                "note": self.history.note,
+            },
+            "cache": dict(self.cache),
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "memory_mb": round(rss_mb(), 1),
+            "last_refresh": datetime.fromtimestamp(self.refreshed_at, UTC).isoformat(timespec="seconds"),
+            "generation": self.generation,
+            "notes": list(self.notes),
+        }
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (the state of every folder shares it)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _git_dir(root: str) -> str | None:
+    d = root
+    while True:
+        dotgit = os.path.join(d, ".git")
+        if os.path.isdir(dotgit):
+            return dotgit
+        if os.path.isfile(dotgit):  # worktrees and submodules: "gitdir: <path>"
+            try:
+                with open(dotgit) as f:
+                    line = f.read().strip()
+            except OSError:
+                return None
+            if line.startswith("gitdir:"):
+                return os.path.normpath(os.path.join(d, line[7:].strip()))
+            return None
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def read_head(root: str) -> str | None:
+    """HEAD's sha from the files under .git, without running git (cheap enough for every plan)."""
+    git_dir = _git_dir(root)
+    if git_dir is None:
+        return None
+    try:
+        with open(os.path.join(git_dir, "HEAD")) as f:
+            head = f.read().strip()
+        if not head.startswith("ref:"):
+            return head or None
+        ref = head[4:].strip()
+        common = git_dir
+        commondir = os.path.join(git_dir, "commondir")
+        if os.path.isfile(commondir):
+            with open(commondir) as f:
+                common = os.path.normpath(os.path.join(git_dir, f.read().strip()))
+        for base in (git_dir, common):
+            p = os.path.join(base, ref)
+            if os.path.isfile(p):
+                with open(p) as f:
+                    return f.read().strip() or None
+        with open(os.path.join(common, "packed-refs")) as f:
+            for line in f:
+                if line.endswith(" " + ref + "\n") or line.rstrip("\n").endswith(" " + ref):
+                    return line.split(" ", 1)[0]
+    except OSError:
+        return None
+    return None
+
+
+def _go_module(root: str) -> str:
+    try:
+        with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("module "):
+                    return line.split()[1].strip('"')
+    except (OSError, IndexError):
+        pass
+    return ""
+
+
+class Workspace:
+    def __init__(self, root: str, settings: Settings, *, use_store: bool = True) -> None:
+        self.root = os.path.realpath(root)
+        if not os.path.isdir(self.root):
+            raise NotADirectoryError(f"workspace root is not a directory: {root}")
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._snapshot: Snapshot | None = None
+        self._store = Store(self.root) if use_store else None
+        self._overlays: dict[str, str] = {}
+        self._generation = 0
+        self._totals = {"hits": 0, "misses": 0}
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    def set_overlay(self, rel_path: str, text: str | None) -> None:
+        with self._lock:
+            if text is None:
+                self._overlays.pop(rel_path, None)
+            else:
+                self._overlays[rel_path] = text
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def head_changed(self) -> bool:
+        snap = self._snapshot
+        return snap is not None and read_head(self.root) != snap.history.head
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+
+    # ---- refresh ------------------------------------------------------------------------------
+
+    def refresh(
+        self,
+        *,
+        paths: Iterable[str] | None = None,
+        full: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> Snapshot:
+        with self._lock:
+            return self._refresh(paths, full, progress or (lambda phase, done, total: None))
+
+    def _refresh(self, paths: Iterable[str] | None, full: bool, progress: ProgressFn) -> Snapshot:
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[phase] = (now - clock) * 1000
+            clock = now
+
+        prev = self._snapshot
+        notes: list[str] = []
+        stored_history: History | None = None
+        if prev is None:
+            progress("load", 0, 1)
+            old = self._store.load_files() if self._store else {}
+            if self._store is not None:
+                wire = self._store.load_history()
+                if wire is not None:
+                    try:
+                        stored_history = History.from_wire(wire)
+                    except (ValueError, TypeError, IndexError):
+                        stored_history = None
+                if self._store.note:
+                    notes.append(self._store.note)
+            lap("load")
+        else:
+            old = dict(prev.files)
+
+        # -- which files to look at
+        progress("scan", 0, 1)
+        exclude = self.settings.exclude
+        removed: set[str] = set()
+        targets: list[ScannedFile] = []
+        if paths is None or prev is None:
+            listed, method = scan.list_files(self.root, exclude)
+            targets = listed
+            removed = set(old) - {sf.rel_path for sf in listed}
+            if method == "walk":
+                notes.append("not a git work tree: files listed by walking the tree")
+        else:
+            for rel in sorted(set(scan.relativize(self.root, paths)) | set(self._overlays)):
+                sf = scan.stat_file(self.root, self.root, rel) if scan.wanted(rel, exclude) else None
+                if sf is None:
+                    if rel in old:
+                        removed.add(rel)
+                else:
+                    targets.append(sf)
+        lap("scan")
+
+        # -- what to read and parse
+        hits = misses = 0
+        pending: list[tuple[ScannedFile, FileRecord | None, str | None]] = []
+        for sf in targets:
+            before = old.get(sf.rel_path)
+            overlay = self._overlays.get(sf.rel_path)
+            if (
+                overlay is None
+                and before is not None
+                and not full
+                and before.size == sf.size
+                and before.mtime_ns == sf.mtime_ns
+                and before.language == detect_language(sf.rel_path)
+                # a changed size cap re-classifies files around it
+                and (before.kind == "large") == (sf.size > self.settings.max_file_size)
+            ):
+                hits += 1
+                continue
+            pending.append((sf, before, overlay))
+
+        new = dict(old)
+        for p in removed:
+            new.pop(p, None)
+        changed: set[str] = set(removed)
+        to_store: list[FileRecord] = []
+        for rec, before, overlay in self._analyze(pending, progress):
+            new[rec.rel_path] = rec
+            if overlay is None:
+                to_store.append(rec)
+            if before is not None and before.hash == rec.hash and before.kind == rec.kind and overlay is None:
+                hits += 1  # a new stat, the same content: nothing re-parsed
+                continue
+            misses += 1
+            changed.add(rec.rel_path)
+        lap("parse")
+
+        # -- derived indexes
+        progress("graph", 0, 1)
+        go_module = _go_module(self.root)
+        if prev is None:
+            lexical = LexicalIndex.build(new.values())
+            graph = Graph.build(new, go_module)
+        else:
+            lexical = prev.lexical.updated(
+                [old[p] for p in changed if p in old], [new[p] for p in changed if p in new]
+            )
+            graph = prev.graph.updated(old, new, changed, go_module)
+        lap("graph")
+
+        progress("history", 0, 1)
+        previous_history = prev.history if prev is not None else stored_history
+        history = load_history(self.root, self.settings.history_depth, previous_history)
+        if history.note:
+            notes.append(history.note)
+        lap("history")
+
+        progress("store", 0, 1)
+        if self._store is not None:
+            self._store.save_files(to_store, removed)
+            if history.head and (previous_history is None or previous_history.head != history.head):
+                self._store.save_history(history.head, history.to_wire())
+            kind = "hit" if not changed and prev is not None else "refresh" if prev else "load"
+            self._store.record_event(
+                kind, f"changed={len(changed)} hits={hits} misses={misses}", sum(timings.values())
+            )
+        lap("store")
+
+        self._totals["hits"] += hits
+        self._totals["misses"] += misses
+        self._generation += 1 if (changed or prev is None or previous_history is not history) else 0
+        snap = Snapshot(
+            root=self.root,
+            generation=self._generation,
+            files=new,
+            lexical=lexical,
+            graph=graph,
+            history=history,
+            cache={
+                "hits": hits,
+                "misses": misses,
+                "changed": len(changed),
+                **{f"total_{k}": v for k, v in self._totals.items()},
+            },
+            timings_ms=timings,
+            refreshed_at=time.time(),
+            notes=tuple(dict.fromkeys(notes)),
+        )
+        self._snapshot = snap
+        return snap
+
+    def _analyze(
+        self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], progress: ProgressFn
+    ) -> Iterable[tuple[FileRecord, FileRecord | None, str | None]]:
+        """Records for `pending` files as (record, record before, overlay used)."""
+        total = len(pending)
+        max_size = self.settings.max_file_size
+        progress("parse", 0, total)
+        done = 0
+        # Files never seen before go to worker processes on a cold start; re-reads of known
+        # files compare hashes first and are few.
+        fresh = [sf for sf, before, overlay in pending if before is None and overlay is None]
+        if len(fresh) >= POOL_MIN_FILES:
+            for pooled in self._analyze_in_pool(fresh, max_size, progress, total):
+                done += 1
+                yield pooled, None, None
+            pending = [(sf, b, o) for sf, b, o in pending if not (b is None and o is None)]
+        for sf, before, overlay in pending:
+            prev_hash = before.hash if before is not None and overlay is None else None
+            rec = analyze(self.root, sf, max_size, prev_hash, overlay)
+            if rec is None:  # same content as `before`: keep its facts with the new stat
+                assert before is not None
+                yield dataclasses.replace(before, size=sf.size, mtime_ns=sf.mtime_ns), before, overlay
+            else:
+                yield rec, before, overlay
+            done += 1
+            if done % 50 == 0 or done == total:
+                progress("parse", done, total)
+
+    def _analyze_in_pool(
+        self, files: list[ScannedFile], max_size: int, progress: ProgressFn, total: int
+    ) -> list[FileRecord]:
+        # Largest files first so that the last batches are short and both cores finish together.
+        files = sorted(files, key=lambda sf: -sf.size)
+        n_batches = max(1, len(files) // POOL_BATCH)
+        batches = [
+            (self.root, max_size, [(sf.rel_path, sf.size, sf.mtime_ns) for sf in files[i::n_batches]])
+            for i in range(n_batches)
+        ]
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        # spawn, not fork: the language server has threads, and forking a threaded process can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        out: list[FileRecord] = []
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for rows in pool.map(analyze_batch, batches):
+                    out.extend(FileRecord.from_row(row) for row in rows)
+                    progress("parse", len(out), total)
+            return out
+        except (OSError, RuntimeError) as e:  # no worker processes here: do it in this one
+            log.warning("worker processes unavailable (%s); indexing in-process", e)
+        out = []
+        for sf in files:
+            rec = analyze(self.root, sf, max_size)
+            if rec is not None:
+                out.append(rec)
+                progress("parse", len(out), total)
+        return out

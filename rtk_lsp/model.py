@@ -1,0 +1,148 @@
+"""Plain data shared by the index, the pipeline and the adapters.
+
+Everything here is immutable and made of builtins so that it pickles cheaply
+(parsing runs in worker processes) and marshals into the SQLite store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Kinds of definitions, as the parser reports them.
+SYMBOL_KINDS = (
+    "function",
+    "method",
+    "class",
+    "struct",
+    "enum",
+    "interface",
+    "trait",
+    "type",
+    "module",
+    "constant",
+    "macro",
+    "impl",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A definition in a file. Lines are 1-based and inclusive."""
+
+    name: str
+    kind: str
+    start_line: int
+    end_line: int
+    signature: str  # the first line of the definition, trimmed, at most ~160 chars
+    doc: str = ""  # first line of the docstring / leading doc comment
+    parent: str = ""  # enclosing class/impl/struct name, "" at top level
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.parent}.{self.name}" if self.parent else self.name
+
+    def to_tuple(self) -> tuple[str, str, int, int, str, str, str]:
+        return (self.name, self.kind, self.start_line, self.end_line, self.signature, self.doc, self.parent)
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> Symbol:
+        return cls(*t)
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One import as written in the source, before resolution.
+
+    `module` is the language's own spelling: "..utils" / "os.path" (Python),
+    "./foo" (JS/TS), "crate::a::b" / "super::x" / "mod:name" (Rust `mod name;`),
+    "github.com/x/y/pkg" (Go), "java.util.List" (Java), "foo/bar.h" (C/C++ quoted).
+    `names` are the imported names where the syntax gives them.
+    """
+
+    module: str
+    names: tuple[str, ...] = ()
+    line: int = 0
+
+    def to_tuple(self) -> tuple[str, tuple[str, ...], int]:
+        return (self.module, self.names, self.line)
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> Import:
+        return cls(t[0], tuple(t[1]), t[2])
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What a parser extracts from one file."""
+
+    symbols: tuple[Symbol, ...] = ()
+    # referenced identifiers (call sites, type uses, attribute accesses) -> occurrence count
+    refs: dict[str, int] = field(default_factory=dict)
+    imports: tuple[Import, ...] = ()
+    # Go: the `package` clause; Java: the package declaration; "" elsewhere
+    package: str = ""
+    # line numbers of each reference, for callers/callees; name -> first few lines
+    ref_lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def to_wire(self) -> tuple[Any, ...]:
+        return (
+            [s.to_tuple() for s in self.symbols],
+            self.refs,
+            [i.to_tuple() for i in self.imports],
+            self.package,
+            {k: list(v) for k, v in self.ref_lines.items()},
+        )
+
+    @classmethod
+    def from_wire(cls, w: Any) -> FileFacts:
+        syms, refs, imps, package, ref_lines = w
+        return cls(
+            symbols=tuple(Symbol.from_tuple(s) for s in syms),
+            refs=dict(refs),
+            imports=tuple(Import.from_tuple(i) for i in imps),
+            package=package,
+            ref_lines={k: tuple(v) for k, v in ref_lines.items()},
+        )
+
+
+EMPTY_FACTS = FileFacts()
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One indexed file: metadata, extracted facts and its body terms."""
+
+    rel_path: str
+    language: str
+    size: int
+    mtime_ns: int
+    hash: str
+    kind: str  # "text" | "binary" | "large" | "generated" | "lock" | "unreadable"
+    lines: int
+    tokens: int  # estimated cost of reading the whole file (see rtk_lsp.tokens)
+    facts: FileFacts
+    body_terms: dict[str, int]  # term -> count over the whole text (identifiers, comments, strings)
+
+    @property
+    def is_text(self) -> bool:
+        return self.kind == "text"
+
+    def to_row(self) -> tuple[Any, ...]:
+        return (
+            self.rel_path,
+            self.language,
+            self.size,
+            self.mtime_ns,
+            self.hash,
+            self.kind,
+            self.lines,
+            self.tokens,
+            self.facts.to_wire(),
+            self.body_terms,
+        )
+
+    @classmethod
+    def from_row(cls, row: Any) -> FileRecord:
+        path, lang, size, mtime, digest, kind, lines, tokens, facts, body = row
+        return cls(path, lang, size, mtime, digest, kind, lines, tokens, FileFacts.from_wire(facts), body)

@@ -1,0 +1,120 @@
+"""The one typed source of every user setting.
+
+Editors send camelCase JSON (`initializationOptions`, `workspace/configuration`
+section "rtk"); the CLI builds the same object from flags. Invalid values never
+raise: they fall back to the default and are reported as warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BUDGET = 4000
+MAX_BUDGET = 1_000_000
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    enabled: bool = True
+    port: int = 0  # 0 = an ephemeral port
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token_budget: int = DEFAULT_BUDGET
+    exclude: tuple[str, ...] = ()  # extra glob patterns, relative to the workspace root
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    history_depth: int = 5000
+    plan_timeout: float = 30.0  # seconds a plan waits for a folder's first index
+    http: HttpSettings = field(default_factory=HttpSettings)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _int_in(value: Any, lo: int, hi: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if lo <= value <= hi else None
+
+
+def _positive_float(value: Any, hi: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 < value <= hi else None
+
+
+def _globs(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+# camelCase key -> (attribute, validator, description of a valid value)
+_FIELDS: dict[str, tuple[str, Any, str]] = {
+    "tokenBudget": ("token_budget", lambda v: _int_in(v, 1, MAX_BUDGET), f"an integer in 1..{MAX_BUDGET}"),
+    "exclude": ("exclude", _globs, "a list of non-empty glob strings"),
+    "maxFileSize": ("max_file_size", lambda v: _int_in(v, 1, 1 << 31), "a positive integer (bytes)"),
+    "historyDepth": ("history_depth", lambda v: _int_in(v, 0, 1_000_000), "an integer in 0..1000000"),
+    "planTimeout": ("plan_timeout", lambda v: _positive_float(v, 3600), "a number of seconds in (0, 3600]"),
+}
+_HTTP_FIELDS: dict[str, tuple[str, Any, str]] = {
+    "enabled": ("enabled", _bool, "true or false"),
+    "port": ("port", lambda v: _int_in(v, 0, 65535), "an integer in 0..65535"),
+}
+
+
+def _apply(
+    target: Any,
+    raw: Mapping[str, Any],
+    fields: dict[str, tuple[str, Any, str]],
+    prefix: str,
+    warnings: list[str],
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            continue  # unknown keys are ignored: clients send whole sections
+        attr, check, expected = fields[key]
+        if value is None:
+            continue
+        parsed = check(value)
+        if parsed is None:
+            warnings.append(
+                f"setting {prefix}{key}={value!r} is invalid (expected {expected}); "
+                f"using {getattr(target, attr)!r}"
+            )
+        else:
+            changes[attr] = parsed
+    return changes
+
+
+def settings_from_json(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Build settings from editor JSON. Returns the settings and warnings for invalid values."""
+    base = base or Settings()
+    warnings: list[str] = []
+    if raw is None:
+        return base, warnings
+    if not isinstance(raw, Mapping):
+        return base, [f"settings must be an object, got {type(raw).__name__}; using defaults"]
+    # Some clients nest everything under the section name.
+    if isinstance(raw.get("rtk"), Mapping):
+        raw = raw["rtk"]
+    changes = _apply(base, raw, _FIELDS, "rtk.", warnings)
+    http_raw = raw.get("http")
+    if isinstance(http_raw, Mapping):
+        http_changes = _apply(base.http, http_raw, _HTTP_FIELDS, "rtk.http.", warnings)
+        changes["http"] = dataclasses.replace(base.http, **http_changes)
+    elif http_raw is not None:
+        warnings.append("setting rtk.http must be an object; using defaults")
+    return base.replace(**changes), warnings

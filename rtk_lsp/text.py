@@ -1,0 +1,121 @@
+"""Turning code and task text into terms.
+
+One tokenizer serves the index and the task, so that a word in a task and the
+same word in code (in any case convention) meet on the same term: `parseHTTPHeader`,
+`parse_http_header` and "parse the HTTP headers" all give parse / http / header.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+# camelCase / PascalCase / ACRONYMWords / digits boundaries
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS = _words(
+    """
+    a an the is in at of on to do be we it as by or and for with not are was were this that has have had
+    will can should would when what how why who which from into onto out up so if then than else also
+    only just but all any some no yes its it's our your their there here these those them they he she
+    you i me my been being more most very much such via per use used using make makes made get gets got
+    set sets one two new now still again too let lets don't doesn't didn't isn't can't won't should've
+    """
+)
+
+# Words that say what kind of change a task is, but not where: kept out of ranking terms.
+TASK_VERBS = _words(
+    """
+    fix fixes fixed fixing add adds added adding remove removes removed removing update updates updated
+    change changes changed changing improve improves improved allow allows allowed support supports
+    supported handle handles handled implement implements implemented refactor refactored cleanup clean
+    rename renamed move moved bump bumped revert reverted merge merged pull request issue issues bug
+    bugs minor typo typos small some properly correctly correct wrong instead need needs needed ensure
+    ensures make sure avoid avoids prevent prevents
+    """
+)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light, predictable stemmer: plurals and the commonest verb endings only.
+
+    Aggressive stemmers merge unrelated code words (`process`/`processor`); this one
+    only folds the forms a task writer and a code author most often disagree on.
+    """
+    w = word
+    if len(w) <= 3:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("sses"):
+        return w[:-2]
+    if w.endswith("ing") and len(w) > 5:
+        w = w[:-3]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+        return w
+    if w.endswith("ed") and len(w) > 4 and not w.endswith("eed"):
+        w = w[:-2]
+        if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+            w = w[:-1]
+        return w
+    if w.endswith(("xes", "zes", "ches", "shes")) and len(w) > 4:
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+@lru_cache(maxsize=200_000)
+def split_identifier(word: str) -> tuple[str, ...]:
+    """`parseHTTPHeader2` -> ("parse", "http", "header", "2"); lowercased."""
+    parts: list[str] = []
+    for chunk in word.split("_"):
+        if not chunk:
+            continue
+        if chunk.islower() or chunk.isupper() or chunk.isdigit():
+            parts.append(chunk.lower())
+        else:
+            parts.extend(p.lower() for p in _CAMEL.findall(chunk))
+    return tuple(parts)
+
+
+@lru_cache(maxsize=200_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """Index terms of one identifier-like word: its stemmed sub-words, stopwords and 1-char parts out."""
+    out = []
+    for part in split_identifier(word):
+        if len(part) < 2 or part.isdigit() or part in STOPWORDS:
+            continue
+        out.append(stem(part))
+    return tuple(out)
+
+
+def terms(text: str) -> list[str]:
+    """All index terms of a text, in order, with repeats."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        out.extend(word_terms(word))
+    return out
+
+
+def term_counts(text: str) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for word, n in Counter(_WORD.findall(text)).items():
+        for t in word_terms(word):
+            counts[t] += n
+    return counts
+
+
+def path_terms(rel_path: str) -> list[str]:
+    """Terms of a path: directories, stem and extension-less name, split like identifiers."""
+    stemless = rel_path.rsplit(".", 1)[0] if "." in rel_path.rsplit("/", 1)[-1] else rel_path
+    return terms(stemless.replace("/", " ").replace("-", " ").replace(".", " "))
