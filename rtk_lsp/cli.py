@@ -1,0 +1,262 @@
+"""The command line: `rtk-lsp index | plan | lsp | serve | install-hook`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rtk_lsp import __version__
+from rtk_lsp.settings import DEFAULT_BUDGET, Settings
+
+log = logging.getLogger("rtk_lsp")
+
+
+class UsageError(Exception):
+    """A bad argument: one line on stderr, exit code 2."""
+
+
+def _root(path: str) -> str:
+    root = os.path.abspath(path)
+    if not os.path.isdir(root):
+        raise UsageError(f"root does not exist or is not a directory: {path}")
+    return root
+
+
+class _Progress:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._last = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and done != total:
+            return
+        self._last = now
+        if total > 1:
+            width = 30
+            filled = int(width * done / total)
+            bar = "#" * filled + "." * (width - filled)
+            sys.stderr.write(f"\r{phase:8} [{bar}] {done}/{total}   ")
+        else:
+            sys.stderr.write(f"\r{phase:8} ...{' ' * 40}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings()
+    if getattr(args, "max_file_size", None):
+        s = s.replace(max_file_size=args.max_file_size)
+    if getattr(args, "history_depth", None) is not None:
+        s = s.replace(history_depth=args.history_depth)
+    if getattr(args, "exclude", None):
+        s = s.replace(exclude=tuple(args.exclude))
+    return s
+
+
+def _build(root: str, settings: Settings, full: bool = False) -> Any:
+    from rtk_lsp.index.workspace import Workspace
+
+    progress = _Progress(sys.stderr.isatty())
+    ws = Workspace(root, settings)
+    try:
+        snap = ws.refresh(progress=progress, full=full)
+    finally:
+        progress.close()
+        ws.close()
+    return snap
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    root = _root(args.root)
+    t0 = time.perf_counter()
+    snap = _build(root, _settings(args), full=args.full)
+    summary = snap.summary()
+    summary["timings_ms"]["total"] = round((time.perf_counter() - t0) * 1000, 1)
+    if args.format == "json":
+        print(json.dumps(summary, indent=2, sort_keys=False))
+        return 0
+    langs = ", ".join(f"{k} {v}" for k, v in summary["languages"].items())
+    hist = summary["history"]
+    print(f"root       {summary['root']}")
+    print(f"files      {summary['files']} ({langs})")
+    print(f"symbols    {summary['symbols']}   references {summary['references']}")
+    print(f"edges      imports {summary['edges']['imports']}   calls {summary['edges']['calls']}")
+    print(
+        f"history    {hist['commits']} commits at {hist['head'] or '-'}"
+        + (f" ({hist['note']})" if hist["note"] else "")
+    )
+    print(f"cache      hits {summary['cache']['hits']}   misses {summary['cache']['misses']}")
+    print("timings    " + "   ".join(f"{k} {v:.0f} ms" for k, v in summary["timings_ms"].items()))
+    for note in summary["notes"]:
+        print(f"note       {note}")
+    return 0
+
+
+def _format_text(result: dict[str, Any]) -> str:
+    br = result["budget_report"]
+    lines = [
+        f"task: {result['task']}",
+        f"intent: {result['intent']['kind']}   keywords: {', '.join(result['intent']['keywords'][:12])}",
+        f"budget: {br['estimated_used']}/{br['token_budget']} tokens, "
+        f"{br['candidates_selected']} of {br['candidates_total']} candidates selected",
+        "",
+    ]
+    for i, f in enumerate(result["selected"], 1):
+        lines.append(f"{i:2}. {f['rel_path']}  score {f['score']:.3f}  ~{f['estimated_tokens']} tokens")
+        for reason in f["reasons"]:
+            lines.append(f"      - {reason}")
+        for s in f["symbols"]:
+            lines.append(f"      L{s['start_line']}-{s['end_line']} {s['kind']} {s['name']}")
+    if result["dropped"]:
+        lines.append("")
+        lines.append("did not fit: " + ", ".join(d["rel_path"] for d in result["dropped"][:10]))
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from rtk_lsp.plan.request import PlanRequest, RequestError, parse_budget, parse_detail, parse_task
+
+    try:
+        task = parse_task(args.task)
+        budget = parse_budget(args.budget, DEFAULT_BUDGET, "--budget")
+        detail = parse_detail(args.detail, "--detail")
+    except RequestError as e:
+        raise UsageError(str(e)) from e
+    root = _root(args.root)
+    request = PlanRequest(task, budget, detail)
+    result = _plan_via_server(root, request) if not args.no_server else None
+    if result is None:
+        from rtk_lsp.plan.pipeline import plan
+
+        settings = _settings(args)
+        snap = _build(root, settings)
+        result = plan(snap, request, _disk_reader(root, settings.max_file_size))
+    if args.format == "json":
+        from rtk_lsp.plan.pipeline import plan_json
+
+        print(plan_json(result))
+    elif args.format == "paths":
+        print("\n".join(f["rel_path"] for f in result["selected"]))
+    else:
+        print(_format_text(result))
+    return 0
+
+
+def _plan_via_server(root: str, request: Any) -> dict[str, Any] | None:
+    """Ask a running rtk-lsp server that serves `root`; None when there is none (then plan in-process)."""
+    try:
+        from rtk_lsp.server import discovery
+    except ImportError:
+        return None
+    result: dict[str, Any] | None = discovery.plan_via_running_server(root, request)
+    return result
+
+
+def _disk_reader(root: str, max_size: int) -> Callable[[str], str | None]:
+    from rtk_lsp.index.scan import read_file
+
+    def read(rel_path: str) -> str | None:
+        return read_file(root, rel_path, max_size).text
+
+    return read
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    from rtk_lsp.server.lsp import run_lsp
+
+    return run_lsp(tcp=args.tcp)
+
+
+def _load_command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    import importlib
+
+    fn: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rtk-lsp",
+        description="Plan the context of a coding task: which files and symbols matter, "
+        "within a token budget.",
+    )
+    p.add_argument("--version", action="version", version=f"rtk-lsp {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--root", default=".", help="workspace root (default: current directory)")
+        sp.add_argument("--max-file-size", type=int, help="bytes; larger files are indexed as metadata only")
+        sp.add_argument(
+            "--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)"
+        )
+        sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+
+    sp = sub.add_parser("index", help="build or refresh the index and print what it holds")
+    common(sp)
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.add_argument("--full", action="store_true", help="re-read every file, ignoring the cache")
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("plan", help="plan the context for a task")
+    sp.add_argument("task", nargs="?", help="the task, in words")
+    common(sp)
+    sp.add_argument("--budget", type=int, default=None, help=f"token budget (default {DEFAULT_BUDGET})")
+    sp.add_argument("--detail", choices=("paths", "symbols", "content"), default="symbols")
+    sp.add_argument("--format", choices=("json", "text", "paths"), default="text")
+    sp.add_argument("--no-server", action="store_true", help="compute in this process even if a server runs")
+    sp.set_defaults(func=cmd_plan)
+
+    sp = sub.add_parser("lsp", help="run the language server on stdio")
+    sp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (for debugging)")
+    sp.set_defaults(func=cmd_lsp)
+
+    _add_optional_commands(sub)
+    return p
+
+
+def _add_optional_commands(sub: Any) -> None:
+    """Commands of the HTTP door register themselves here when their module is present."""
+    try:
+        from rtk_lsp.server import http_cli
+    except ImportError:
+        return
+    http_cli.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed its one-line error
+        return int(e.code or 0) if isinstance(e.code, int) else 2
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="rtk-lsp: %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result: int = args.func(args)
+        return result
+    except UsageError as e:
+        print(f"rtk-lsp: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

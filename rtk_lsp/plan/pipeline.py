@@ -1,0 +1,82 @@
+"""The plan pipeline: intent -> rank -> budget. Pure: a snapshot and a request in, a plan out.
+
+The CLI, the language server and the HTTP endpoint all call `plan()`; the only
+outside input is `read_source`, which the caller provides for `detail="content"`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rtk_lsp.index.workspace import Snapshot
+from rtk_lsp.plan import weights as W
+from rtk_lsp.plan.budget import ReadSource, assemble
+from rtk_lsp.plan.intent import parse_intent
+from rtk_lsp.plan.rank import build_query, rank
+from rtk_lsp.plan.request import PlanRequest
+
+PIPELINE_VERSION = "rtk-lsp/1"
+
+
+def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | None = None) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    intent = parse_intent(request.task)
+    query = build_query(intent, request.task)
+    t1 = time.perf_counter()
+    ranked = rank(snapshot.files, snapshot.lexical, snapshot.graph, snapshot.history, intent, query)
+    t2 = time.perf_counter()
+
+    # What the best matches use and what the task names: these pick symbols in linked files.
+    seed_refs: dict[str, int] = {}
+    for r in ranked[: W.SEEDS]:
+        for name, n in snapshot.files[r.path].facts.refs.items():
+            seed_refs[name] = seed_refs.get(name, 0) + n
+    matched_names = {q.rsplit(".", 1)[-1] for r in ranked[: W.SEEDS] for q in r.matched}
+    asm = assemble(
+        ranked,
+        snapshot.files,
+        query,
+        seed_refs,
+        matched_names,
+        request.budget,
+        request.detail,
+        request.task,
+        read_source,
+    )
+    t3 = time.perf_counter()
+    return {
+        "task": request.task,
+        "root": snapshot.root,
+        "pipeline_version": PIPELINE_VERSION,
+        "detail": request.detail,
+        "intent": intent.to_json(),
+        "selected": asm.selected,
+        "dropped": asm.dropped[: W.RANKED_LIMIT],
+        "ranked": [{"rel_path": r.path, "score": r.score} for r in ranked[: W.RANKED_LIMIT]],
+        "budget_report": {
+            "token_budget": request.budget,
+            "estimated_used": asm.used,
+            "candidates_total": len(ranked),
+            "candidates_selected": len(asm.selected),
+        },
+        "context": asm.context,
+        "stats": {
+            "files_indexed": len(snapshot.files),
+            "generation": snapshot.generation,
+            "history_head": snapshot.history.head,
+            "cache": dict(snapshot.cache),
+            "elapsed_ms": {
+                "intent": round((t1 - t0) * 1000, 2),
+                "rank": round((t2 - t1) * 1000, 2),
+                "budget": round((t3 - t2) * 1000, 2),
+                "total": round((t3 - t0) * 1000, 2),
+            },
+        },
+    }
+
+
+def plan_json(result: dict[str, Any]) -> str:
+    """The one serialisation of a plan, shared by the CLI and HTTP so their bytes agree."""
+    return json.dumps(result, indent=2, ensure_ascii=False)

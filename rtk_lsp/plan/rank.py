@@ -1,0 +1,384 @@
+"""Ranking every file of a snapshot for an intent, with the reasons for each score.
+
+Signals (see `weights.py`): lexical, symbol, path, graph, co-change, similar past
+commits and churn, times a structure multiplier. Each signal is normalised over
+the candidates so that weights compare like with like.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtk_lsp.index.history import History
+from rtk_lsp.index.languages import CONFIG_LANGUAGES, DOC_LANGUAGES, SOURCE_LANGUAGES
+from rtk_lsp.index.lexical import FIELDS, LexicalIndex
+from rtk_lsp.model import FileRecord, Symbol
+from rtk_lsp.plan import weights as W
+from rtk_lsp.plan.intent import Intent
+from rtk_lsp.text import split_identifier, stem, term_counts, word_terms
+
+_TEST_PATH = re.compile(
+    r"(^|/)(tests?|__tests__|spec|specs|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|_spec\.\w+$|(^|/)conftest\.py$"
+)
+_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|fixtures?|testdata|benchmarks?|bench|samples?|demo|docs?)/")
+_VENDORED_PATH = re.compile(r"(^|/)(third_party|thirdparty|3rdparty|external|extern|deps)/")
+
+
+def file_class(rec: FileRecord) -> str:
+    """The structural class of a file: source, test, doc, config, example, vendored or other."""
+    path = rec.rel_path
+    if _VENDORED_PATH.search(path):
+        return "vendored"
+    if _TEST_PATH.search(path):
+        return "test"
+    if rec.language in DOC_LANGUAGES:
+        return "doc"
+    if rec.language in CONFIG_LANGUAGES:
+        return "config"
+    if _EXAMPLE_PATH.search(path):
+        return "example"
+    if rec.language in SOURCE_LANGUAGES:
+        return "source"
+    return "other"
+
+
+def structure_multiplier(cls: str, intent: Intent) -> float:
+    if cls == "source":
+        return 1.0
+    if cls == "test" and intent.kind == "test":
+        return 1.0
+    if cls == "doc" and intent.kind == "docs":
+        return 1.0
+    return W.STRUCTURE.get(cls, W.STRUCTURE["other"])
+
+
+@dataclass
+class Ranked:
+    path: str
+    score: float
+    features: dict[str, float]
+    reasons: list[str]
+    sources: list[str]
+    matched: dict[str, str] = field(default_factory=dict)  # symbol qualified name -> why it matters
+
+
+@dataclass(frozen=True)
+class Query:
+    """The task's terms with weights, and lookups derived from the intent."""
+
+    terms: Mapping[str, float]
+    identifiers: tuple[str, ...]
+    words: frozenset[str]  # lowercased raw words, for whole-name matches
+
+
+def build_query(intent: Intent, task: str) -> Query:
+    weights: dict[str, float] = {}
+    for t in intent.keywords:
+        weights[t] = 1.0
+    for ident in intent.identifiers:
+        for part in re.split(r"\.|::|->|#", ident):
+            for t in word_terms(part):
+                weights[t] = max(weights.get(t, 0.0), 1.0)
+    for p in intent.paths:
+        for t in term_counts(p.replace("/", " ").replace(".", " ")):
+            weights[t] = max(weights.get(t, 0.0), 1.0)
+    words = frozenset(w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task))
+    return Query(weights, intent.identifiers, words)
+
+
+def _normalise(values: Mapping[str, float]) -> dict[str, float]:
+    top = max(values.values(), default=0.0)
+    if top <= 0:
+        return {}
+    return {k: v / top for k, v in values.items() if v > 0}
+
+
+# ---- signals --------------------------------------------------------------------------------------
+
+
+def lexical_scores(index: LexicalIndex, query: Query) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for f in FIELDS:
+        for path, s in index.bm25(f, query.terms).items():
+            total[path] = total.get(path, 0.0) + W.FIELD_WEIGHTS[f] * s
+    return total
+
+
+def symbol_matches(
+    files: Mapping[str, FileRecord], defs: Mapping[str, frozenset[str]], query: Query, candidates: set[str]
+) -> tuple[dict[str, float], dict[str, dict[str, str]]]:
+    """Files defining what the task names: exactly, or every word of a multi-word name."""
+    scores: dict[str, float] = {}
+    matched: dict[str, dict[str, str]] = {}
+
+    def hit(path: str, sym: Symbol, strength: float, why: str) -> None:
+        scores[path] = max(scores.get(path, 0.0), strength) + 0.05 * (path in scores)
+        matched.setdefault(path, {}).setdefault(sym.qualified, why)
+
+    wanted: dict[str, float] = {}
+    for ident in query.identifiers:
+        parts = [p for p in re.split(r"\.|::|->|#", ident) if p]
+        for i, p in enumerate(parts):
+            # the last part of `Class.method` is the thing itself; the others are its scope
+            wanted[p] = max(wanted.get(p, 0.0), 1.0 if i == len(parts) - 1 else 0.8)
+    for name, strength in wanted.items():
+        for path in defs.get(name, ()):
+            ndefs = len(defs[name])
+            for sym in files[path].facts.symbols:
+                if sym.name == name:
+                    hit(
+                        path, sym, strength / math.sqrt(ndefs), f"defines `{sym.qualified}` named in the task"
+                    )
+    # Names spelled out in words ("rebuild proxies" -> rebuild_proxies), or a plain word that is a name.
+    term_set = set(query.terms)
+    for path in candidates:
+        rec = files.get(path)
+        if rec is None:
+            continue
+        for sym in rec.facts.symbols:
+            if sym.name in wanted:
+                continue
+            parts = [stem(p) for p in split_identifier(sym.name) if len(p) > 1]
+            if len(parts) >= 2 and all(p in term_set for p in parts):
+                hit(path, sym, 0.7, f"defines `{sym.qualified}`, whose words are all in the task")
+            elif len(parts) == 1 and len(sym.name) >= 4 and sym.name.lower() in query.words:
+                hit(path, sym, 0.45, f"defines `{sym.qualified}`, a word of the task")
+    return {p: min(s, 1.0) for p, s in scores.items()}, matched
+
+
+def path_matches(
+    files: Mapping[str, FileRecord], intent: Intent, query: Query
+) -> dict[str, tuple[float, str]]:
+    out: dict[str, tuple[float, str]] = {}
+    for p in intent.paths:
+        for path in files:
+            if path == p or path.endswith("/" + p):
+                out[path] = (1.0, f"the task names `{p}`")
+    for path in files:
+        if path in out:
+            continue
+        base = path.rsplit("/", 1)[-1]
+        stem_name = base.split(".", 1)[0].lower()
+        if len(stem_name) >= 3 and stem_name in query.words:
+            out[path] = (0.7, f"file name `{base}` is a word of the task")
+            continue
+        dirs = path.split("/")[:-1]
+        hits = [d for d in dirs if len(d) >= 3 and d.lower() in query.words]
+        if hits:
+            out[path] = (0.3, f"in directory `{hits[-1]}/` named in the task")
+    return out
+
+
+def spread(graph_neighbours: Any, seeds: Mapping[str, float]) -> dict[str, tuple[float, str]]:
+    """Two hops of relevance from the seeds through imports and calls; the strongest path wins."""
+    out: dict[str, tuple[float, str]] = {}
+    frontier: dict[str, float] = dict(seeds)
+    decay = 1.0
+    for _hop in range(2):
+        nxt: dict[str, float] = {}
+        for src, strength in frontier.items():
+            for dst, w in graph_neighbours(src).items():
+                v = strength * decay * min(1.0, w)
+                if dst in seeds:
+                    continue
+                if v > out.get(dst, (0.0, ""))[0]:
+                    out[dst] = (v, src)
+                nxt[dst] = max(nxt.get(dst, 0.0), v)
+        frontier = dict(sorted(nxt.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+        decay = W.GRAPH_HOP_DECAY
+    return out
+
+
+def cochange_scores(history: History, seeds: Mapping[str, float]) -> dict[str, tuple[float, str, int, int]]:
+    """P(file changes | seed changes), weighted by the seed's strength."""
+    out: dict[str, tuple[float, str, int, int]] = {}
+    for seed, strength in seeds.items():
+        partners = history.cochange.get(seed)
+        n_seed = history.counts.get(seed, 0)
+        if not partners or n_seed == 0:
+            continue
+        for other, both in partners.items():
+            # shrink small samples: 1 of 1 is weaker evidence than 7 of 9
+            p = both / (n_seed + 2)
+            v = strength * p
+            if v > out.get(other, (0.0, "", 0, 0))[0]:
+                out[other] = (v, seed, both, n_seed)
+    return out
+
+
+class _CommitIndex:
+    """BM25 over past commit subjects, built once per history."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.postings: dict[str, list[tuple[int, int]]] = {}
+        self.lengths: list[int] = []
+        for i, c in enumerate(history.commits):
+            counts = term_counts(c.subject)
+            self.lengths.append(sum(counts.values()))
+            for t, n in counts.items():
+                self.postings.setdefault(t, []).append((i, n))
+        self.avg = max(sum(self.lengths) / max(len(self.lengths), 1), 1.0)
+
+    def search(self, terms: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
+        n = len(self.lengths)
+        scores: dict[int, float] = {}
+        for t, qw in terms.items():
+            plist = self.postings.get(t)
+            if not plist:
+                continue
+            idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
+            for i, tf in plist:
+                norm = 1.2 * (0.25 + 0.75 * self.lengths[i] / self.avg)
+                scores[i] = scores.get(i, 0.0) + idf * tf * 2.2 / (tf + norm)
+        return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
+_commit_indexes: list[_CommitIndex] = []
+
+
+def _commit_index(history: History) -> _CommitIndex:
+    for ci in _commit_indexes:
+        if ci.history is history:
+            return ci
+    ci = _CommitIndex(history)
+    _commit_indexes.insert(0, ci)
+    del _commit_indexes[8:]  # a few workspaces' worth
+    return ci
+
+
+def similar_commit_scores(
+    history: History, query: Query, files: Mapping[str, FileRecord]
+) -> dict[str, tuple[float, str]]:
+    if not history.commits or not query.terms:
+        return {}
+    out: dict[str, tuple[float, str]] = {}
+    for i, s in _commit_index(history).search(query.terms, W.SIMILAR_COMMITS):
+        c = history.commits[i]
+        present = [f for f in c.files if f in files]
+        if not present:
+            continue
+        share = s / math.sqrt(len(present))
+        for f in present:
+            if share > out.get(f, (0.0, ""))[0]:
+                out[f] = (share, c.subject)
+    return out
+
+
+# ---- combination ----------------------------------------------------------------------------------
+
+
+def rank(
+    files: Mapping[str, FileRecord],
+    lexical: LexicalIndex,
+    graph: Any,
+    history: History,
+    intent: Intent,
+    query: Query,
+) -> list[Ranked]:
+    text_files = {p: r for p, r in files.items() if r.is_text}
+    lex = _normalise(lexical_scores(lexical, query))
+    top_lex = set(sorted(lex, key=lambda p: (-lex[p], p))[:300])
+    sym, matched = symbol_matches(text_files, graph.defs, query, top_lex)
+    paths = path_matches(text_files, intent, query)
+
+    first: dict[str, float] = {}
+    for p in set(lex) | set(sym) | set(paths):
+        first[p] = (
+            W.SIGNAL_WEIGHTS["lexical"] * lex.get(p, 0.0)
+            + W.SIGNAL_WEIGHTS["symbol"] * sym.get(p, 0.0)
+            + W.SIGNAL_WEIGHTS["path"] * paths.get(p, (0.0, ""))[0]
+        ) * structure_multiplier(file_class(text_files[p]), intent)
+    top = sorted(first, key=lambda p: (-first[p], p))[: W.SEEDS]
+    best = first[top[0]] if top else 0.0
+    seeds = {p: first[p] / best for p in top} if best > 0 else {}
+
+    linked = spread(graph.neighbours, seeds)
+    graph_n = _normalise({p: v for p, (v, _) in linked.items() if p in text_files})
+    co = cochange_scores(history, seeds)
+    co_n = _normalise({p: v[0] for p, v in co.items() if p in text_files})
+    similar = similar_commit_scores(history, query, text_files)
+    sim_n = _normalise({p: v for p, (v, _) in similar.items()})
+    churn_raw = {p: math.log1p(c) for p, c in history.churn.items() if p in text_files}
+    churn_n = _normalise(churn_raw)
+
+    ranked: list[Ranked] = []
+    for p in set(first) | set(graph_n) | set(co_n) | set(sim_n) | set(churn_n):
+        rec = text_files[p]
+        feats = {
+            "lexical": lex.get(p, 0.0),
+            "symbol": sym.get(p, 0.0),
+            "path": paths.get(p, (0.0, ""))[0],
+            "graph": graph_n.get(p, 0.0),
+            "cochange": co_n.get(p, 0.0),
+            "similar_commits": sim_n.get(p, 0.0),
+            "churn": churn_n.get(p, 0.0),
+        }
+        cls = file_class(rec)
+        mult = structure_multiplier(cls, intent)
+        score = mult * sum(W.SIGNAL_WEIGHTS[k] * v for k, v in feats.items())
+        if score < W.MIN_SCORE:
+            continue
+        feats["structure"] = mult
+        reasons, sources = _explain(p, feats, paths, matched, linked, co, similar, history, cls, lex)
+        ranked.append(
+            Ranked(
+                p,
+                round(score, 6),
+                {k: round(v, 4) for k, v in feats.items()},
+                reasons,
+                sources,
+                matched.get(p, {}),
+            )
+        )
+    ranked.sort(key=lambda r: (-r.score, r.path))
+    return ranked
+
+
+def _explain(
+    path: str,
+    feats: Mapping[str, float],
+    paths: Mapping[str, tuple[float, str]],
+    matched: Mapping[str, Mapping[str, str]],
+    linked: Mapping[str, tuple[float, str]],
+    co: Mapping[str, tuple[float, str, int, int]],
+    similar: Mapping[str, tuple[float, str]],
+    history: History,
+    cls: str,
+    lex: Mapping[str, float],
+) -> tuple[list[str], list[str]]:
+    reasons: list[str] = []
+    sources: list[str] = []
+    if path in matched:
+        reasons.extend(list(matched[path].values())[:3])
+        sources.append("symbol")
+    if path in paths:
+        reasons.append(paths[path][1])
+        sources.append("path")
+    if feats["lexical"] >= 0.2:
+        reasons.append(f"task words in its text (lexical {feats['lexical']:.2f})")
+        sources.append("lexical")
+    if feats["graph"] > 0 and path in linked:
+        reasons.append(f"linked by imports/calls to `{linked[path][1]}`")
+        sources.append("graph")
+    if feats["cochange"] > 0 and path in co:
+        _, seed, both, n = co[path]
+        reasons.append(f"changed with `{seed}` in {both} of {n} commits")
+        sources.append("cochange")
+    if feats["similar_commits"] > 0 and path in similar:
+        subject = similar[path][1]
+        reasons.append(f"touched by a similar past commit: “{subject[:80]}”")
+        sources.append("history")
+    if feats["churn"] >= 0.5:
+        reasons.append(f"changed often lately ({history.counts.get(path, 0)} recent commits)")
+        sources.append("churn")
+    if cls != "source":
+        reasons.append(f"{cls} file (weight x{feats['structure']:.2f})")
+    if not reasons and lex.get(path):
+        reasons.append(f"task words in its text (lexical {feats['lexical']:.2f})")
+        sources.append("lexical")
+    return reasons, sources

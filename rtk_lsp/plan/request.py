@@ -1,0 +1,82 @@
+"""A plan request and its validation, shared by the CLI, the LSP and the HTTP doors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
+
+DETAILS = ("paths", "symbols", "content")
+MAX_TASK_CHARS = 20_000
+
+
+class RequestError(ValueError):
+    """A request field is missing or wrong; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    task: str
+    budget: int = DEFAULT_BUDGET
+    detail: str = "symbols"
+
+
+def parse_task(value: Any, field: str = "task") -> str:
+    if value is None:
+        raise RequestError(field, "is required")
+    if not isinstance(value, str):
+        raise RequestError(field, f"must be a string, got {type(value).__name__}")
+    task = value.strip()
+    if not task:
+        raise RequestError(field, "must not be empty")
+    if len(task) > MAX_TASK_CHARS:
+        raise RequestError(field, f"is longer than {MAX_TASK_CHARS} characters")
+    return task
+
+
+def parse_budget(value: Any, default: int, field: str = "budget", zero_means_default: bool = False) -> int:
+    if value is None:
+        return default
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not value.is_integer())
+    ):
+        raise RequestError(field, f"must be an integer, got {value!r}")
+    budget = int(value)
+    if budget == 0 and zero_means_default:
+        return default
+    if budget <= 0:
+        raise RequestError(field, f"must be positive, got {budget}")
+    if budget > MAX_BUDGET:
+        raise RequestError(field, f"must be at most {MAX_BUDGET}, got {budget}")
+    return budget
+
+
+def parse_detail(value: Any, field: str = "detail") -> str:
+    if value is None:
+        return "symbols"
+    if value not in DETAILS:
+        raise RequestError(field, f"must be one of {', '.join(DETAILS)}, got {value!r}")
+    return str(value)
+
+
+def plan_request_from_json(
+    raw: Mapping[str, Any],
+    default_budget: int = DEFAULT_BUDGET,
+    budget_field: str = "budget",
+    zero_budget_means_default: bool = False,
+) -> PlanRequest:
+    """Validate the plan fields of a JSON request (LSP uses `budget`, HTTP `token_budget`)."""
+    return PlanRequest(
+        task=parse_task(raw.get("task")),
+        budget=parse_budget(raw.get(budget_field), default_budget, budget_field, zero_budget_means_default),
+        detail=parse_detail(raw.get("detail")),
+    )

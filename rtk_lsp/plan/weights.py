@@ -1,0 +1,43 @@
+"""Every ranking constant in one place.
+
+A file's score is `structure multiplier x sum(weight_i x signal_i)`, each signal
+normalised to [0, 1] over the candidates of one plan. The signal weights sum to 1,
+so a score is in [0, 1] too; `tests/test_plan.py` checks both facts.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+SIGNAL_WEIGHTS = MappingProxyType(
+    {
+        "lexical": 0.30,  # BM25F of the task over path, definitions and text
+        "symbol": 0.20,  # the task names something this file defines
+        "path": 0.10,  # the task names this file or its directory
+        "graph": 0.10,  # linked by imports/calls to the strongest matches
+        "cochange": 0.10,  # changed together with the strongest matches in git history
+        "similar_commits": 0.10,  # past commits with similar messages touched it
+        "churn": 0.10,  # recency-decayed change frequency: a prior for "where work happens"
+    }
+)
+
+# Lexical field weights (BM25F): a word in a file's path or its definitions says more than one in its text.
+FIELD_WEIGHTS = MappingProxyType({"path": 2.0, "sym": 1.5, "body": 1.0})
+
+# Multipliers for kinds of files the task did not ask about.
+STRUCTURE = MappingProxyType(
+    {
+        "test": 0.45,  # test files, unless the task is about tests
+        "doc": 0.5,  # Markdown/reST/text, unless the task is about docs
+        "config": 0.6,  # TOML/YAML/JSON/INI
+        "example": 0.6,  # examples/, fixtures/, benchmarks/, testdata/
+        "vendored": 0.3,  # third_party/, vendored copies
+        "other": 0.7,  # text files of unknown type
+    }
+)
+
+SEEDS = 5  # files whose links and co-changes spread relevance
+GRAPH_HOP_DECAY = 0.5  # second-hop neighbours get this share of a first hop
+SIMILAR_COMMITS = 20  # past commits whose messages are nearest to the task
+RANKED_LIMIT = 50  # files listed in `ranked`
+MIN_SCORE = 0.02  # below this a file is noise, not a candidate

@@ -1,0 +1,226 @@
+"""The pure plan pipeline: intent, signals, weights, budget assembly, determinism."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from gitrepo import GitRepo, make_billing_repo
+
+from rtk_lsp.index.workspace import Snapshot, Workspace
+from rtk_lsp.plan import weights as W
+from rtk_lsp.plan.intent import parse_intent
+from rtk_lsp.plan.pipeline import plan
+from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
+from rtk_lsp.settings import Settings
+from rtk_lsp.tokens import estimate_tokens
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RTK_LSP_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Snapshot:
+    repo = make_billing_repo(tmp_path / "shop")
+    return Workspace(str(repo.root), Settings()).refresh()
+
+
+# ---- intent -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "kind"),
+    [
+        ("Fix crash when the config file is missing", "bugfix"),
+        ("Add support for YAML config files", "feature"),
+        ("Refactor: extract the retry loop into a helper", "refactor"),
+        ("Add tests for the tokenizer", "test"),
+        ("Document the plugin API in the README", "docs"),
+        ("Speed up the slow index rebuild", "performance"),
+        ("Release 2.3.1", "other"),
+        ("update the address book", "other"),  # "add" inside "address" is not a cue
+    ],
+)
+def test_intent_kind(task: str, kind: str) -> None:
+    assert parse_intent(task).kind == kind
+
+
+def test_intent_extracts_identifiers_paths_errors_and_keywords() -> None:
+    i = parse_intent(
+        "Fix `Session.rebuild_proxies` in src/requests/sessions.py: raises KeyError: 'proxy' "
+        'when parseHTTPHeader sees "no proxy configured here"'
+    )
+    assert "Session.rebuild_proxies" in i.identifiers
+    assert "parseHTTPHeader" in i.identifiers
+    assert "src/requests/sessions.py" in i.paths
+    assert any(e.startswith("KeyError") for e in i.errors)
+    assert "no proxy configured here" in i.errors
+    # stemmed, split, stop words and task verbs out
+    assert {"rebuild", "proxy", "parse", "http", "header", "session"} <= set(i.keywords)
+    assert "fix" not in i.keywords and "the" not in i.keywords and "when" not in i.keywords
+
+
+def test_intent_is_deterministic() -> None:
+    t = "Refactor the cache eviction of LRUCache.get and cache.py"
+    assert parse_intent(t) == parse_intent(t)
+
+
+# ---- weights ----------------------------------------------------------------------------------
+
+
+def test_weights_are_finite_positive_and_sum_to_one() -> None:
+    values = list(W.SIGNAL_WEIGHTS.values())
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert math.isclose(sum(values), 1.0, abs_tol=1e-9)
+    assert all(0 < v <= 1 for v in W.STRUCTURE.values())
+    assert all(math.isfinite(v) and v > 0 for v in W.FIELD_WEIGHTS.values())
+
+
+# ---- ranking and signals ----------------------------------------------------------------------
+
+
+def test_symbol_named_in_task_ranks_its_file_first(shop: Snapshot) -> None:
+    r = plan(shop, PlanRequest("fix the discount rounding in InvoiceCalculator.apply_discount"))
+    top = r["selected"][0]
+    assert top["rel_path"] == "billing/invoice.py"
+    assert any("apply_discount" in reason for reason in top["reasons"])
+    assert top["features"]["symbol"] > 0
+    names = [s["name"] for s in top["symbols"]]
+    assert "InvoiceCalculator.apply_discount" in names
+
+
+def test_graph_signal_brings_in_what_the_match_calls(shop: Snapshot) -> None:
+    r = plan(shop, PlanRequest("invoice total is wrong for InvoiceCalculator"))
+    by_path = {f["rel_path"]: f for f in r["selected"]}
+    assert "billing/tax.py" in by_path
+    assert by_path["billing/tax.py"]["features"]["graph"] > 0
+    assert any("invoice.py" in reason for reason in by_path["billing/tax.py"]["reasons"])
+
+
+def test_cochange_and_churn_come_from_history(tmp_path: Path) -> None:
+    repo = make_billing_repo(tmp_path / "shop")
+    for i in range(6):
+        repo.commit(
+            f"pricing tweak {i}",
+            {
+                "billing/invoice.py": (repo.root / "billing/invoice.py").read_text() + f"\n# {i}\n",
+                "users/profile.py": (repo.root / "users/profile.py").read_text() + f"\n# {i}\n",
+            },
+        )
+    snap = Workspace(str(repo.root), Settings()).refresh()
+    r = plan(snap, PlanRequest("apply_discount rounding"))
+    feats = {f["rel_path"]: f for f in r["selected"]}
+    assert feats["users/profile.py"]["features"]["cochange"] > 0
+    assert any("changed with `billing/invoice.py`" in x for x in feats["users/profile.py"]["reasons"])
+    assert feats["billing/invoice.py"]["features"]["churn"] == 1.0
+
+
+def test_tests_are_down_weighted_unless_the_task_is_about_tests(tmp_path: Path) -> None:
+    repo = make_billing_repo(tmp_path / "shop")
+    repo.commit(
+        "tests",
+        {
+            "tests/test_invoice.py": "from billing.invoice import InvoiceCalculator\n\n"
+            "def test_apply_discount():\n    assert InvoiceCalculator([]).apply_discount(10) == 0\n"
+        },
+    )
+    snap = Workspace(str(repo.root), Settings()).refresh()
+    fix = plan(snap, PlanRequest("apply_discount rounds wrong"))
+    assert fix["ranked"][0]["rel_path"] == "billing/invoice.py"
+    feats = {f["rel_path"]: f["features"] for f in fix["selected"]}
+    assert feats["tests/test_invoice.py"]["structure"] < 1
+    test = plan(snap, PlanRequest("add tests for apply_discount"))
+    feats = {f["rel_path"]: f["features"] for f in test["selected"]}
+    assert feats["tests/test_invoice.py"]["structure"] == 1
+
+
+# ---- budget -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("detail", ["paths", "symbols", "content"])
+@pytest.mark.parametrize("budget", [1, 30, 120, 400, 4000])
+def test_never_over_budget_and_counts_what_is_emitted(shop: Snapshot, detail: str, budget: int) -> None:
+    src = {p: Path(shop.root, p).read_text() for p in shop.files}
+    r = plan(shop, PlanRequest("InvoiceCalculator apply_discount tax", budget, detail), src.get)
+    br = r["budget_report"]
+    assert br["estimated_used"] <= budget
+    assert br["candidates_selected"] == len(r["selected"])
+    if detail != "paths":
+        # the context is what is emitted, and it is what was counted
+        assert estimate_tokens(r["context"]) <= br["estimated_used"] + len(r["selected"]) + 1
+    assert sum(f["estimated_tokens"] for f in r["selected"]) <= br["estimated_used"]
+    if budget >= 400:
+        assert r["selected"]
+    if detail == "content" and budget >= 400:
+        assert "```" in r["selected"][0]["content"]
+
+
+def test_dropped_files_say_why(shop: Snapshot) -> None:
+    r = plan(shop, PlanRequest("InvoiceCalculator apply_discount tax profile strings", 80, "symbols"))
+    assert r["dropped"]
+    assert all(d["reason"] for d in r["dropped"])
+    assert {d["rel_path"] for d in r["dropped"]}.isdisjoint(f["rel_path"] for f in r["selected"])
+
+
+def test_same_input_same_output(shop: Snapshot) -> None:
+    req = PlanRequest("fix the tax rate for the US region", 500, "symbols")
+    a, b = plan(shop, req), plan(shop, req)
+    for x in (a, b):
+        x["stats"].pop("elapsed_ms")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_golden_plan_json(tmp_path: Path) -> None:
+    """The full JSON of a plan on a fixed repository; regenerate with RTK_UPDATE_GOLDEN=1."""
+    import os
+
+    repo = GitRepo(tmp_path / "golden")
+    repo.commit(
+        "start",
+        {
+            "shop/cart.py": "from shop.price import unit_price\n\n\nclass Cart:\n    def add_item(self, sku):\n        return unit_price(sku)\n",
+            "shop/price.py": 'def unit_price(sku):\n    """Price of one unit."""\n    return 1\n',
+            "docs/notes.md": "# Notes\nThe cart adds items.\n",
+        },
+    )
+    snap = Workspace(str(repo.root), Settings(), use_store=False).refresh()
+    result = plan(snap, PlanRequest("Cart.add_item charges the wrong unit price", 600))
+    result["stats"].pop("elapsed_ms")
+    result["root"] = "<root>"
+    result["stats"]["history_head"] = "<head>"
+    golden = Path(__file__).parent / "golden" / "plan_cart.json"
+    text = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("RTK_UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+# ---- request validation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({}, "task"),
+        ({"task": ""}, "task"),
+        ({"task": 3}, "task"),
+        ({"task": "x", "budget": -5}, "budget"),
+        ({"task": "x", "budget": "many"}, "budget"),
+        ({"task": "x", "budget": 1.5}, "budget"),
+        ({"task": "x", "detail": "everything"}, "detail"),
+    ],
+)
+def test_request_validation_names_the_field(raw: dict[str, object], field: str) -> None:
+    with pytest.raises(RequestError) as e:
+        plan_request_from_json(raw)
+    assert e.value.field == field
+
+
+def test_http_style_zero_budget_means_default() -> None:
+    req = plan_request_from_json({"task": "x", "token_budget": 0}, 4000, "token_budget", True)
+    assert req.budget == 4000
