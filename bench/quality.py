@@ -95,7 +95,18 @@ def main() -> None:
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--budget", type=int, default=4000)
     ap.add_argument("--misses", action="store_true", help="print the cases whose gold is not in the top 5")
+    ap.add_argument("--weights", default="", help="experiment: override signal weights, e.g. churn=0,lexical=0.4")
     a = ap.parse_args()
+    if a.weights:
+        from types import MappingProxyType
+
+        from rtk_lsp.plan import weights
+
+        w = dict(weights.SIGNAL_WEIGHTS)
+        for item in a.weights.split(","):
+            k, v = item.split("=")
+            w[k] = float(v)
+        weights.SIGNAL_WEIGHTS = MappingProxyType(w)
     agg: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     t0 = time.time()
     for path in a.cases:

@@ -123,6 +123,7 @@ class FileRecord:
     tokens: int  # estimated cost of reading the whole file (see rtk_lsp.tokens)
     facts: FileFacts
     body_terms: dict[str, int]  # term -> count over the whole text (identifiers, comments, strings)
+    sym_terms: dict[str, int]  # term -> count over definition names and their doc lines
 
     @property
     def is_text(self) -> bool:
@@ -140,9 +141,12 @@ class FileRecord:
             self.tokens,
             self.facts.to_wire(),
             self.body_terms,
+            self.sym_terms,
         )
 
     @classmethod
     def from_row(cls, row: Any) -> FileRecord:
-        path, lang, size, mtime, digest, kind, lines, tokens, facts, body = row
-        return cls(path, lang, size, mtime, digest, kind, lines, tokens, FileFacts.from_wire(facts), body)
+        path, lang, size, mtime, digest, kind, lines, tokens, facts, body, sym = row
+        return cls(
+            path, lang, size, mtime, digest, kind, lines, tokens, FileFacts.from_wire(facts), body, sym
+        )

@@ -43,6 +43,13 @@ def assert_consistent(snap: Snapshot) -> None:
     fresh = Workspace(snap.root, Settings(), use_store=False).refresh()
     assert dict(snap.graph.calls_out) == dict(fresh.graph.calls_out)
     assert dict(snap.graph.imports_out) == dict(fresh.graph.imports_out)
+    assert dict(snap.graph.imports_in) == dict(fresh.graph.imports_in)
+    assert {k: dict(v) for k, v in snap.graph.calls_in.items()} == {
+        k: dict(v) for k, v in fresh.graph.calls_in.items()
+    }
+    assert {k: dict(v) for k, v in snap.graph.refs.items()} == {
+        k: dict(v) for k, v in fresh.graph.refs.items()
+    }
     assert {f: dict(p) for f, p in snap.lexical.postings["body"].items()} == {
         f: dict(p) for f, p in fresh.lexical.postings["body"].items()
     }

@@ -7,13 +7,14 @@ plain tuples so that nothing heavier than builtins crosses the process boundary.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from rtk_lsp.index.languages import detect_language, is_parsed
 from rtk_lsp.index.scan import FileContent, ScannedFile, classify, read_file
 from rtk_lsp.model import EMPTY_FACTS, FileFacts, FileRecord
-from rtk_lsp.text import term_counts
+from rtk_lsp.text import term_counts, word_terms
 from rtk_lsp.tokens import estimate_bytes, estimate_tokens
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,16 @@ def _facts(rel_path: str, language: str, text: str) -> FileFacts:
         return EMPTY_FACTS
 
 
+def symbol_terms(facts: FileFacts) -> dict[str, int]:
+    """The `sym` field of the lexical index: words of definition names and their doc lines."""
+    counts: Counter[str] = Counter()
+    for s in facts.symbols:
+        counts.update(word_terms(s.name))
+        if s.doc:
+            counts.update(term_counts(s.doc))
+    return dict(counts)
+
+
 def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
     language = detect_language(sf.rel_path)
     text = content.text
@@ -46,8 +57,10 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
             estimate_bytes(sf.size),
             EMPTY_FACTS,
             {},
+            {},
         )
     lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    facts = _facts(sf.rel_path, language, text)
     return FileRecord(
         sf.rel_path,
         language,
@@ -57,8 +70,9 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         content.kind,
         lines,
         estimate_tokens(text),
-        _facts(sf.rel_path, language, text),
+        facts,
         dict(term_counts(text)),
+        symbol_terms(facts),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rtk_lsp.index.resolve import ImportResolver
 from rtk_lsp.model import FileRecord
@@ -31,6 +31,10 @@ class Graph:
     calls_out: Mapping[str, Mapping[str, float]]  # file -> {file whose definitions it uses: weight}
     imports_in: Mapping[str, frozenset[str]]
     calls_in: Mapping[str, Mapping[str, float]]
+    # per-path neighbour lists, filled lazily by readers; a new Graph starts empty
+    _neighbour_cache: dict[str, list[tuple[str, float]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def import_edges(self) -> int:
@@ -54,6 +58,15 @@ class Graph:
         out.pop(path, None)
         return out
 
+    def strongest_neighbours(self, path: str, limit: int = 64) -> list[tuple[str, float]]:
+        """The `limit` strongest links of a file, best first (cached: hubs have hundreds)."""
+        cached = self._neighbour_cache.get(path)
+        if cached is None:
+            links = self.neighbours(path)
+            cached = sorted(links.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            self._neighbour_cache[path] = cached
+        return cached
+
     def callers(self, name: str, def_path: str) -> list[str]:
         """Files that reference `name` and resolve it to `def_path`."""
         return sorted(
@@ -64,8 +77,27 @@ class Graph:
 
     @classmethod
     def build(cls, records: Mapping[str, FileRecord], go_module: str = "") -> Graph:
-        empty = cls({}, {}, {}, {}, {}, {})
-        return empty.updated({}, records, set(records), go_module)
+        defs: dict[str, set[str]] = {}
+        refs: dict[str, dict[str, int]] = {}
+        for path, rec in records.items():
+            for sym in rec.facts.symbols:
+                defs.setdefault(sym.name, set()).add(path)
+            for name, n in rec.facts.refs.items():
+                by_file = refs.get(name)
+                if by_file is None:
+                    refs[name] = {path: n}
+                else:
+                    by_file[path] = n
+        frozen_defs = {k: frozenset(v) for k, v in defs.items()}
+        imports_out = _resolve_all(records, records.keys(), go_module)
+        calls_out = {}
+        for path, rec in records.items():
+            edges = _call_edges(path, rec, frozen_defs, imports_out.get(path, ()))
+            if edges:
+                calls_out[path] = edges
+        return cls(
+            frozen_defs, refs, imports_out, calls_out, _reverse_sets(imports_out), _reverse_weights(calls_out)
+        )
 
     def updated(
         self,
@@ -74,11 +106,15 @@ class Graph:
         changed: set[str],
         go_module: str = "",
     ) -> Graph:
-        """The graph of `new`, given this graph of `old` and the paths that differ between them."""
+        """The graph of `new`, given this graph of `old` and the paths that differ between them.
+
+        Copy-on-write: only the entries a change touches are copied, so a one-file edit
+        costs in proportion to that file, not to the workspace.
+        """
         if not changed:
             return self
-        defs = {k: set(v) for k, v in self.defs.items()}
-        refs: dict[str, dict[str, int]] = dict(self.refs)  # type: ignore[arg-type]
+        defs = dict(self.defs)
+        refs = dict(self.refs)
         touched_names: set[str] = set()
         copied: set[str] = set()
 
@@ -86,19 +122,21 @@ class Graph:
             if name not in copied:
                 refs[name] = dict(refs.get(name, {}))
                 copied.add(name)
-            return refs[name]
+            return refs[name]  # type: ignore[return-value]
 
         for path in changed:
             before, after = old.get(path), new.get(path)
             old_defs = {s.name for s in before.facts.symbols} if before else set()
             new_defs = {s.name for s in after.facts.symbols} if after else set()
             for name in old_defs - new_defs:
-                defs[name].discard(path)
-                if not defs[name]:
+                remaining = defs[name] - {path}
+                if remaining:
+                    defs[name] = remaining
+                else:
                     del defs[name]
                 touched_names.add(name)
             for name in new_defs - old_defs:
-                defs.setdefault(name, set()).add(path)
+                defs[name] = defs.get(name, frozenset()) | {path}
                 touched_names.add(name)
             if before:
                 for name in before.facts.refs:
@@ -110,50 +148,61 @@ class Graph:
             if after:
                 for name, n in after.facts.refs.items():
                     ref_map(name)[path] = n
-        frozen_defs = {k: frozenset(v) for k, v in defs.items()}
 
-        files_changed = set(old) != set(new)
         imports_out = dict(self.imports_out)
-        for path in changed - set(new):
+        gone = changed - new.keys()
+        for path in gone:
             imports_out.pop(path, None)
         # A new or deleted file can change how any import resolves; re-resolving all is cheap.
-        to_resolve = set(new) if files_changed else changed & set(new)
+        files_changed = old.keys() != new.keys()
+        to_resolve = new.keys() if files_changed else changed & new.keys()
         import_dirty: set[str] = set()
-        if to_resolve:
-            resolver = ImportResolver(
-                ((p, r.language, r.facts.package) for p, r in new.items()), go_module=go_module
-            )
-            for path in to_resolve:
-                rec = new[path]
-                targets: set[str] = set()
-                for imp in rec.facts.imports:
-                    targets.update(resolver.resolve(path, rec.language, imp))
-                targets.discard(path)
-                resolved = tuple(sorted(targets))
-                if imports_out.get(path) != resolved:
-                    import_dirty.add(path)
-                if resolved:
-                    imports_out[path] = resolved
-                else:
-                    imports_out.pop(path, None)
+        for path, targets in _resolve_all(new, to_resolve, go_module, keep_empty=True).items():
+            if imports_out.get(path, ()) != targets:
+                import_dirty.add(path)
+            if targets:
+                imports_out[path] = targets
+            else:
+                imports_out.pop(path, None)
 
         # Files whose call edges may differ: changed ones, new importers, users of re-defined names.
-        redo = (changed & set(new)) | import_dirty
+        redo = (changed & new.keys()) | import_dirty
         for name in touched_names:
             redo.update(refs.get(name, {}))
         calls_out = dict(self.calls_out)
-        for path in changed - set(new):
+        for path in gone:
             calls_out.pop(path, None)
         for path in redo:
-            edges = _call_edges(path, new[path], frozen_defs, imports_out.get(path, ()))
+            edges = _call_edges(path, new[path], defs, imports_out.get(path, ()))
             if edges:
                 calls_out[path] = edges
             else:
                 calls_out.pop(path, None)
 
-        imports_in = _reverse_sets(imports_out)
-        calls_in = _reverse_weights(calls_out)
-        return Graph(frozen_defs, refs, imports_out, calls_out, imports_in, calls_in)
+        imports_in = _patch_reverse_sets(self.imports_in, self.imports_out, imports_out, gone | import_dirty)
+        calls_in = _patch_reverse_weights(self.calls_in, self.calls_out, calls_out, gone | redo)
+        return Graph(defs, refs, imports_out, calls_out, imports_in, calls_in)
+
+
+def _resolve_all(
+    records: Mapping[str, FileRecord], paths: Iterable[str], go_module: str, keep_empty: bool = False
+) -> dict[str, tuple[str, ...]]:
+    paths = list(paths)
+    if not paths:
+        return {}
+    resolver = ImportResolver(
+        ((p, r.language, r.facts.package) for p, r in records.items()), go_module=go_module
+    )
+    out: dict[str, tuple[str, ...]] = {}
+    for path in paths:
+        rec = records[path]
+        targets: set[str] = set()
+        for imp in rec.facts.imports:
+            targets.update(resolver.resolve(path, rec.language, imp))
+        targets.discard(path)
+        if targets or keep_empty:
+            out[path] = tuple(sorted(targets))
+    return out
 
 
 def _call_edges(
@@ -185,6 +234,47 @@ def _call_edges(
         for t in targets:
             edges[t] = edges.get(t, 0.0) + w
     return edges
+
+
+def _patch_reverse_sets(
+    rev: Mapping[str, frozenset[str]],
+    before: Mapping[str, tuple[str, ...]],
+    after: Mapping[str, tuple[str, ...]],
+    sources: set[str],
+) -> dict[str, frozenset[str]]:
+    """`rev` updated for the out-edges of `sources` changing from `before` to `after`."""
+    out = dict(rev)
+    for src in sources:
+        for d in before.get(src, ()):
+            if d in out:
+                left = out[d] - {src}
+                if left:
+                    out[d] = left
+                else:
+                    del out[d]
+        for d in after.get(src, ()):
+            out[d] = out.get(d, frozenset()) | {src}
+    return out
+
+
+def _patch_reverse_weights(
+    rev: Mapping[str, Mapping[str, float]],
+    before: Mapping[str, Mapping[str, float]],
+    after: Mapping[str, Mapping[str, float]],
+    sources: set[str],
+) -> dict[str, Mapping[str, float]]:
+    out = dict(rev)
+    for src in sources:
+        for d in before.get(src, {}):
+            if d in out and src in out[d]:
+                m = {k: v for k, v in out[d].items() if k != src}
+                if m:
+                    out[d] = m
+                else:
+                    del out[d]
+        for d, w in after.get(src, {}).items():
+            out[d] = {**out.get(d, {}), src: w}
+    return out
 
 
 def _reverse_sets(out: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from rtk_lsp.model import FileRecord
-from rtk_lsp.text import path_terms, term_counts, word_terms
+from rtk_lsp.text import path_terms
 
 FIELDS = ("path", "sym", "body")
 
@@ -23,13 +23,7 @@ B = {"path": 0.3, "sym": 0.5, "body": 0.75}
 
 
 def field_terms(rec: FileRecord) -> dict[str, dict[str, int]]:
-    sym: Counter[str] = Counter()
-    for s in rec.facts.symbols:
-        for t in word_terms(s.name):
-            sym[t] += 1
-        if s.doc:
-            sym.update(term_counts(s.doc))
-    return {"path": dict(Counter(path_terms(rec.rel_path))), "sym": dict(sym), "body": rec.body_terms}
+    return {"path": dict(Counter(path_terms(rec.rel_path))), "sym": rec.sym_terms, "body": rec.body_terms}
 
 
 @dataclass(frozen=True)
@@ -44,7 +38,26 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, records: Iterable[FileRecord]) -> LexicalIndex:
-        return cls.empty().updated((), [r for r in records if r.is_text])
+        """A fresh index; the same result as `empty().updated((), records)`, built without copies."""
+        postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
+        lengths: dict[str, dict[str, int]] = {f: {} for f in FIELDS}
+        totals = dict.fromkeys(FIELDS, 0)
+        for rec in records:
+            if not rec.is_text:
+                continue
+            path = rec.rel_path
+            for field, counts in field_terms(rec).items():
+                plists = postings[field]
+                for term, tf in counts.items():
+                    plist = plists.get(term)
+                    if plist is None:
+                        plists[term] = {path: tf}
+                    else:
+                        plist[path] = tf
+                n = sum(counts.values())
+                lengths[field][path] = n
+                totals[field] += n
+        return cls(postings, lengths, totals)
 
     @property
     def doc_count(self) -> int:

@@ -25,7 +25,7 @@ from rtk_lsp.model import FileRecord
 log = logging.getLogger(__name__)
 
 # Bump when the shape of stored rows or the extraction logic changes: old rows are then rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # marshal's format is tied to the interpreter; a different one rebuilds rather than misreads.
 _FORMAT = f"{SCHEMA_VERSION}:{marshal.version}:{sys.version_info[0]}.{sys.version_info[1]}"
 EVENTS_MAX_AGE_S = 7 * 24 * 3600

@@ -293,11 +293,13 @@ class Workspace:
         go_module = _go_module(self.root)
         if prev is None:
             lexical = LexicalIndex.build(new.values())
+            lap("lexical")
             graph = Graph.build(new, go_module)
         else:
             lexical = prev.lexical.updated(
                 [old[p] for p in changed if p in old], [new[p] for p in changed if p in new]
             )
+            lap("lexical")
             graph = prev.graph.updated(old, new, changed, go_module)
         lap("graph")
 

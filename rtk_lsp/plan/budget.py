@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtk_lsp.model import FileRecord, Symbol
-from rtk_lsp.plan.rank import Query, Ranked
-from rtk_lsp.text import split_identifier, stem, term_counts
+from rtk_lsp.plan import weights as W
+from rtk_lsp.plan.rank import Query, Ranked, doc_words, name_words
 from rtk_lsp.tokens import estimate_tokens
 
 MAX_SYMBOLS = 6  # per file: more is an outline, not a pointer
@@ -43,13 +43,12 @@ def relevant_symbols(
         if sym.qualified in ranked.matched or sym.name in ranked.matched:
             s += 3.0
             why = "named in the task"
-        words = {stem(p) for p in split_identifier(sym.name)}
-        overlap = len(words & terms)
+        overlap = sum(1 for w in name_words(sym.name) if w in terms)
         if overlap:
             s += overlap
             why = why or "name matches task words"
         if sym.doc:
-            doc_overlap = len(set(term_counts(sym.doc)) & terms)
+            doc_overlap = len(doc_words(sym.doc) & terms)
             if doc_overlap:
                 s += 0.5 * doc_overlap
                 why = why or "doc matches task words"
@@ -138,9 +137,13 @@ def assemble(
     blocks = [head]
     selected: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
+    floor = ranked[0].score * W.RELATIVE_CUTOFF if ranked else 0.0
     for r in ranked:
         rec = files[r.path]
         left = budget - used
+        if r.score < floor:
+            dropped.append({"rel_path": r.path, "score": r.score, "reason": "below relevance cutoff"})
+            continue
         if left < MIN_USEFUL_TOKENS:
             dropped.append({"rel_path": r.path, "score": r.score, "reason": "budget exhausted"})
             continue

@@ -25,7 +25,9 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
     intent = parse_intent(request.task)
     query = build_query(intent, request.task)
     t1 = time.perf_counter()
-    ranked = rank(snapshot.files, snapshot.lexical, snapshot.graph, snapshot.history, intent, query)
+    ranked, candidates = rank(
+        snapshot.files, snapshot.lexical, snapshot.graph, snapshot.history, intent, query
+    )
     t2 = time.perf_counter()
 
     # What the best matches use and what the task names: these pick symbols in linked files.
@@ -58,7 +60,7 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
         "budget_report": {
             "token_budget": request.budget,
             "estimated_used": asm.used,
-            "candidates_total": len(ranked),
+            "candidates_total": candidates,
             "candidates_selected": len(asm.selected),
         },
         "context": asm.context,

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rtk_lsp.index.history import History
@@ -54,6 +55,55 @@ def structure_multiplier(cls: str, intent: Intent) -> float:
     if cls == "doc" and intent.kind == "docs":
         return 1.0
     return W.STRUCTURE.get(cls, W.STRUCTURE["other"])
+
+
+@lru_cache(maxsize=500_000)
+def name_words(name: str) -> tuple[str, ...]:
+    """Stemmed words of an identifier (cached: the same names recur in every plan)."""
+    return tuple(stem(p) for p in split_identifier(name) if len(p) > 1)
+
+
+@lru_cache(maxsize=200_000)
+def doc_words(doc: str) -> frozenset[str]:
+    return frozenset(term_counts(doc))
+
+
+class Derived:
+    """Lookups computed once per snapshot and shared by every plan on it."""
+
+    def __init__(self, files: Mapping[str, FileRecord]) -> None:
+        self.text = {p: r for p, r in files.items() if r.is_text}
+        self.classes = {p: file_class(r) for p, r in self.text.items()}
+        # definitions by the first word of a multi-word name, and single-word names by lowercase
+        self.multi_word: dict[str, list[tuple[str, Symbol, tuple[str, ...]]]] = {}
+        self.one_word: dict[str, list[tuple[str, Symbol]]] = {}
+        for p, r in self.text.items():
+            for sym in r.facts.symbols:
+                words = name_words(sym.name)
+                if len(words) >= 2:
+                    self.multi_word.setdefault(words[0], []).append((p, sym, words))
+                elif len(words) == 1 and len(sym.name) >= 4:
+                    self.one_word.setdefault(sym.name.lower(), []).append((p, sym))
+        self.by_stem: dict[str, list[str]] = {}
+        self.by_dir: dict[str, list[str]] = {}
+        for p in sorted(self.text):
+            parts = p.split("/")
+            self.by_stem.setdefault(parts[-1].split(".", 1)[0].lower(), []).append(p)
+            for d in parts[:-1]:
+                self.by_dir.setdefault(d.lower(), []).append(p)
+
+
+_derived_cache: list[tuple[Any, Derived]] = []
+
+
+def derived(files: Mapping[str, FileRecord]) -> Derived:
+    for key, d in _derived_cache:
+        if key is files:
+            return d
+    d = Derived(files)
+    _derived_cache.insert(0, (files, d))
+    del _derived_cache[4:]  # a few snapshots' worth: old ones are garbage after a refresh
+    return d
 
 
 @dataclass
@@ -109,7 +159,7 @@ def lexical_scores(index: LexicalIndex, query: Query) -> dict[str, float]:
 
 
 def symbol_matches(
-    files: Mapping[str, FileRecord], defs: Mapping[str, frozenset[str]], query: Query, candidates: set[str]
+    d: Derived, defs: Mapping[str, frozenset[str]], query: Query
 ) -> tuple[dict[str, float], dict[str, dict[str, str]]]:
     """Files defining what the task names: exactly, or every word of a multi-word name."""
     scores: dict[str, float] = {}
@@ -128,67 +178,66 @@ def symbol_matches(
     for name, strength in wanted.items():
         for path in defs.get(name, ()):
             ndefs = len(defs[name])
-            for sym in files[path].facts.symbols:
+            for sym in d.text[path].facts.symbols if path in d.text else ():
                 if sym.name == name:
                     hit(
                         path, sym, strength / math.sqrt(ndefs), f"defines `{sym.qualified}` named in the task"
                     )
     # Names spelled out in words ("rebuild proxies" -> rebuild_proxies), or a plain word that is a name.
     term_set = set(query.terms)
-    for path in candidates:
-        rec = files.get(path)
-        if rec is None:
-            continue
-        for sym in rec.facts.symbols:
-            if sym.name in wanted:
-                continue
-            parts = [stem(p) for p in split_identifier(sym.name) if len(p) > 1]
-            if len(parts) >= 2 and all(p in term_set for p in parts):
+    for term in sorted(term_set):
+        for path, sym, words in d.multi_word.get(term, ()):
+            if sym.name not in wanted and all(w in term_set for w in words):
                 hit(path, sym, 0.7, f"defines `{sym.qualified}`, whose words are all in the task")
-            elif len(parts) == 1 and len(sym.name) >= 4 and sym.name.lower() in query.words:
+    for word in sorted(query.words):
+        entries = d.one_word.get(word, ())
+        if len(entries) > W.MAX_WORD_NAME_FILES:
+            continue  # a word defined all over the place (`test`, `value`) names nothing in particular
+        for path, sym in entries:
+            if sym.name not in wanted:
                 hit(path, sym, 0.45, f"defines `{sym.qualified}`, a word of the task")
     return {p: min(s, 1.0) for p, s in scores.items()}, matched
 
 
-def path_matches(
-    files: Mapping[str, FileRecord], intent: Intent, query: Query
-) -> dict[str, tuple[float, str]]:
+def path_matches(d: Derived, intent: Intent, query: Query) -> dict[str, tuple[float, str]]:
     out: dict[str, tuple[float, str]] = {}
+    for word in sorted(query.words):
+        if len(word) < 3:
+            continue
+        for path in d.by_dir.get(word, ()):
+            if path not in out:
+                out[path] = (0.3, f"in directory `{word}/` named in the task")
+        for path in d.by_stem.get(word, ()):
+            out[path] = (0.7, f"file name `{path.rsplit('/', 1)[-1]}` is a word of the task")
     for p in intent.paths:
-        for path in files:
+        base = p.rsplit("/", 1)[-1].split(".", 1)[0].lower()
+        for path in d.by_stem.get(base, ()):
             if path == p or path.endswith("/" + p):
                 out[path] = (1.0, f"the task names `{p}`")
-    for path in files:
-        if path in out:
-            continue
-        base = path.rsplit("/", 1)[-1]
-        stem_name = base.split(".", 1)[0].lower()
-        if len(stem_name) >= 3 and stem_name in query.words:
-            out[path] = (0.7, f"file name `{base}` is a word of the task")
-            continue
-        dirs = path.split("/")[:-1]
-        hits = [d for d in dirs if len(d) >= 3 and d.lower() in query.words]
-        if hits:
-            out[path] = (0.3, f"in directory `{hits[-1]}/` named in the task")
     return out
 
 
-def spread(graph_neighbours: Any, seeds: Mapping[str, float]) -> dict[str, tuple[float, str]]:
-    """Two hops of relevance from the seeds through imports and calls; the strongest path wins."""
+def spread(graph: Any, seeds: Mapping[str, float]) -> dict[str, tuple[float, str]]:
+    """Two hops of relevance from the seeds through imports and calls; the strongest path wins.
+
+    Each file passes relevance along its strongest links only: a hub imported by
+    hundreds of files says little about any one of them.
+    """
     out: dict[str, tuple[float, str]] = {}
     frontier: dict[str, float] = dict(seeds)
     decay = 1.0
     for _hop in range(2):
         nxt: dict[str, float] = {}
         for src, strength in frontier.items():
-            for dst, w in graph_neighbours(src).items():
-                v = strength * decay * min(1.0, w)
+            for dst, w in graph.strongest_neighbours(src, W.LINKS_PER_FILE):
                 if dst in seeds:
                     continue
+                v = strength * decay * (w if w < 1.0 else 1.0)
                 if v > out.get(dst, (0.0, ""))[0]:
                     out[dst] = (v, src)
-                nxt[dst] = max(nxt.get(dst, 0.0), v)
-        frontier = dict(sorted(nxt.items(), key=lambda kv: (-kv[1], kv[0]))[:20])
+                if v > nxt.get(dst, 0.0):
+                    nxt[dst] = v
+        frontier = dict(sorted(nxt.items(), key=lambda kv: (-kv[1], kv[0]))[: W.GRAPH_FRONTIER])
         decay = W.GRAPH_HOP_DECAY
     return out
 
@@ -279,64 +328,77 @@ def rank(
     history: History,
     intent: Intent,
     query: Query,
-) -> list[Ranked]:
-    text_files = {p: r for p, r in files.items() if r.is_text}
+    limit: int = W.EXPLAINED_LIMIT,
+) -> tuple[list[Ranked], int]:
+    """The best `limit` files, explained, and how many files scored at all."""
+    d = derived(files)
+    text_files = d.text
     lex = _normalise(lexical_scores(lexical, query))
-    top_lex = set(sorted(lex, key=lambda p: (-lex[p], p))[:300])
-    sym, matched = symbol_matches(text_files, graph.defs, query, top_lex)
-    paths = path_matches(text_files, intent, query)
+    sym, matched = symbol_matches(d, graph.defs, query)
+    paths = path_matches(d, intent, query)
+    mult = {cls: structure_multiplier(cls, intent) for cls in set(d.classes.values())}
 
     first: dict[str, float] = {}
-    for p in set(lex) | set(sym) | set(paths):
+    for p in lex.keys() | sym.keys() | paths.keys():
         first[p] = (
             W.SIGNAL_WEIGHTS["lexical"] * lex.get(p, 0.0)
             + W.SIGNAL_WEIGHTS["symbol"] * sym.get(p, 0.0)
             + W.SIGNAL_WEIGHTS["path"] * paths.get(p, (0.0, ""))[0]
-        ) * structure_multiplier(file_class(text_files[p]), intent)
+        ) * mult[d.classes[p]]
     top = sorted(first, key=lambda p: (-first[p], p))[: W.SEEDS]
     best = first[top[0]] if top else 0.0
     seeds = {p: first[p] / best for p in top} if best > 0 else {}
 
-    linked = spread(graph.neighbours, seeds)
+    linked = spread(graph, seeds)
     graph_n = _normalise({p: v for p, (v, _) in linked.items() if p in text_files})
     co = cochange_scores(history, seeds)
     co_n = _normalise({p: v[0] for p, v in co.items() if p in text_files})
     similar = similar_commit_scores(history, query, text_files)
     sim_n = _normalise({p: v for p, (v, _) in similar.items()})
-    churn_raw = {p: math.log1p(c) for p, c in history.churn.items() if p in text_files}
-    churn_n = _normalise(churn_raw)
+    churn_n = _churn(history, text_files)
+
+    signals = {
+        "lexical": lex,
+        "symbol": sym,
+        "path": {p: v for p, (v, _) in paths.items()},
+        "graph": graph_n,
+        "cochange": co_n,
+        "similar_commits": sim_n,
+        "churn": churn_n,
+    }
+    scores: dict[str, float] = {}
+    for name, values in signals.items():
+        w = W.SIGNAL_WEIGHTS[name]
+        for p, v in values.items():
+            scores[p] = scores.get(p, 0.0) + w * v
+    scored = []
+    for p, raw in scores.items():
+        score = raw * mult[d.classes[p]]
+        if score >= W.MIN_SCORE:
+            scored.append((round(score, 6), p))
+    scored.sort(key=lambda t: (-t[0], t[1]))
 
     ranked: list[Ranked] = []
-    for p in set(first) | set(graph_n) | set(co_n) | set(sim_n) | set(churn_n):
-        rec = text_files[p]
-        feats = {
-            "lexical": lex.get(p, 0.0),
-            "symbol": sym.get(p, 0.0),
-            "path": paths.get(p, (0.0, ""))[0],
-            "graph": graph_n.get(p, 0.0),
-            "cochange": co_n.get(p, 0.0),
-            "similar_commits": sim_n.get(p, 0.0),
-            "churn": churn_n.get(p, 0.0),
-        }
-        cls = file_class(rec)
-        mult = structure_multiplier(cls, intent)
-        score = mult * sum(W.SIGNAL_WEIGHTS[k] * v for k, v in feats.items())
-        if score < W.MIN_SCORE:
-            continue
-        feats["structure"] = mult
-        reasons, sources = _explain(p, feats, paths, matched, linked, co, similar, history, cls, lex)
-        ranked.append(
-            Ranked(
-                p,
-                round(score, 6),
-                {k: round(v, 4) for k, v in feats.items()},
-                reasons,
-                sources,
-                matched.get(p, {}),
-            )
-        )
-    ranked.sort(key=lambda r: (-r.score, r.path))
-    return ranked
+    for score, p in scored[:limit]:
+        feats = {name: round(values.get(p, 0.0), 4) for name, values in signals.items()}
+        feats["structure"] = mult[d.classes[p]]
+        reasons, sources = _explain(p, feats, paths, matched, linked, co, similar, history, d.classes[p], lex)
+        ranked.append(Ranked(p, score, feats, reasons, sources, matched.get(p, {})))
+    return ranked, len(scored)
+
+
+_churn_cache: list[tuple[History, Mapping[str, FileRecord], dict[str, float]]] = []
+
+
+def _churn(history: History, text_files: Mapping[str, FileRecord]) -> dict[str, float]:
+    """Log-scaled churn normalised to [0, 1]; the same for every plan on a snapshot, so cached."""
+    for h, f, values in _churn_cache:
+        if h is history and f is text_files:
+            return values
+    values = _normalise({p: math.log1p(c) for p, c in history.churn.items() if p in text_files})
+    _churn_cache.insert(0, (history, text_files, values))
+    del _churn_cache[4:]
+    return values
 
 
 def _explain(

@@ -38,6 +38,11 @@ STRUCTURE = MappingProxyType(
 
 SEEDS = 5  # files whose links and co-changes spread relevance
 GRAPH_HOP_DECAY = 0.5  # second-hop neighbours get this share of a first hop
+GRAPH_FRONTIER = 20  # files that pass relevance on to a second hop
+LINKS_PER_FILE = 64  # strongest links of a file that carry relevance
+RELATIVE_CUTOFF = 0.2  # files scoring below this share of the best are noise, not context
 SIMILAR_COMMITS = 20  # past commits whose messages are nearest to the task
 RANKED_LIMIT = 50  # files listed in `ranked`
+EXPLAINED_LIMIT = 200  # files scored in full (features, reasons) and offered to the budget
+MAX_WORD_NAME_FILES = 8  # a one-word name defined in more files than this is too common to match
 MIN_SCORE = 0.02  # below this a file is noise, not a candidate

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Index build benchmark: cold build per phase, warm restart, one-file refresh, peak RSS.
+
+Each measurement runs in a fresh process (so RSS and caches are its own) against a
+private cache dir. The baseline, run in the same process as the cold build, is the
+I/O floor: listing the files and reading + hashing every one of them.
+
+usage: python bench/index_bench.py ROOT [--runs 1]
+Note: the one-file refresh appends a comment to a tracked file and restores it after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+
+def _peak_mb() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def phase_cold(root: str) -> dict[str, object]:
+    from rtk_lsp.index.scan import content_hash, list_files
+    from rtk_lsp.index.workspace import Workspace
+    from rtk_lsp.settings import Settings
+
+    t0 = time.perf_counter()
+    files, _ = list_files(root)
+    total = 0
+    for sf in files:
+        with open(os.path.join(root, sf.rel_path), "rb") as f:
+            data = f.read()
+        total += len(data)
+        content_hash(data)
+    floor = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ws = Workspace(root, Settings())
+    snap = ws.refresh()
+    ws.close()
+    cold = time.perf_counter() - t0
+    own, children = _peak_mb()
+    s = snap.summary()
+    return {
+        "files": s["files"],
+        "mb": round(total / 2**20, 1),
+        "symbols": s["symbols"],
+        "edges": s["edges"],
+        "commits": s["history"]["commits"],
+        "floor_s": round(floor, 3),
+        "cold_s": round(cold, 3),
+        "phases_ms": s["timings_ms"],
+        "peak_rss_mb": round(own, 1),
+        "worker_peak_rss_mb": round(children, 1),
+    }
+
+
+def phase_warm(root: str) -> dict[str, object]:
+    from rtk_lsp.index.workspace import Workspace
+    from rtk_lsp.settings import Settings
+
+    t0 = time.perf_counter()
+    ws = Workspace(root, Settings())
+    snap = ws.refresh()
+    warm = time.perf_counter() - t0
+    own, _ = _peak_mb()
+    # one-file edit: the editor/watcher path (targeted) and the full re-scan path
+    target = next(p for p, r in sorted(snap.files.items()) if r.facts.symbols and r.size > 2000)
+    path = os.path.join(root, target)
+    with open(path, "rb") as f:
+        original = f.read()
+    try:
+        with open(path, "ab") as f:
+            f.write(b"\n# rtk-lsp benchmark edit\n" if target.endswith(".py") else b"\n// rtk-lsp benchmark edit\n")
+        t0 = time.perf_counter()
+        after = ws.refresh(paths=[target])
+        targeted = time.perf_counter() - t0
+        with open(path, "ab") as f:
+            f.write(b"\n")
+        t0 = time.perf_counter()
+        ws.refresh()
+        rescan = time.perf_counter() - t0
+    finally:
+        with open(path, "wb") as f:
+            f.write(original)
+        ws.refresh(paths=[target])
+        ws.close()
+    return {
+        "warm_s": round(warm, 3),
+        "warm_phases_ms": snap.summary()["timings_ms"],
+        "hits": snap.cache["hits"],
+        "misses": snap.cache["misses"],
+        "edited": target,
+        "edit_misses": after.cache["misses"],
+        "refresh_one_file_ms": round(targeted * 1000, 1),
+        "refresh_full_scan_ms": round(rescan * 1000, 1),
+        "peak_rss_mb": round(own, 1),
+    }
+
+
+def run_phase(root: str, phase: str, env: dict[str, str]) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, root, "--phase", phase], env=env, capture_output=True, text=True, check=True
+    )
+    result: dict[str, object] = json.loads(out.stdout)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("root")
+    ap.add_argument("--phase", choices=("cold", "warm"))
+    a = ap.parse_args()
+    root = os.path.realpath(a.root)
+    if a.phase:
+        print(json.dumps(phase_cold(root) if a.phase == "cold" else phase_warm(root)))
+        return
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
+        cold = run_phase(root, "cold", env)
+        warm = run_phase(root, "warm", env)
+    print(f"root: {root}")
+    print(f"files {cold['files']} ({cold['mb']} MB), symbols {cold['symbols']}, edges {cold['edges']}, "
+          f"commits {cold['commits']}")
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| I/O floor: list + read + hash all files (baseline) | {cold['floor_s']:.2f} s |")
+    print(f"| cold build | {cold['cold_s']:.2f} s ({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline) |")
+    phases = cold["phases_ms"]
+    assert isinstance(phases, dict)
+    print("| cold phases | " + ", ".join(f"{k} {v / 1000:.2f} s" for k, v in phases.items()) + " |")
+    print(f"| cold peak RSS (main / largest worker) | {cold['peak_rss_mb']} MB / {cold['worker_peak_rss_mb']} MB |")
+    print(f"| warm restart (store loaded, nothing changed) | {warm['warm_s']:.2f} s (misses {warm['misses']}) |")
+    wph = warm["warm_phases_ms"]
+    assert isinstance(wph, dict)
+    print("| warm phases | " + ", ".join(f"{k} {v:.0f} ms" for k, v in wph.items()) + " |")
+    print(f"| refresh after one-file edit (targeted) | {warm['refresh_one_file_ms']} ms ({warm['edited']}) |")
+    print(f"| refresh after one-file edit (full re-scan) | {warm['refresh_full_scan_ms']} ms |")
+    print(f"| warm peak RSS | {warm['peak_rss_mb']} MB |")
+
+
+if __name__ == "__main__":
+    main()
