@@ -35,12 +35,14 @@ def relevant_symbols(
 ) -> list[Picked]:
     """The definitions of a file worth pointing at, best first."""
     scored: list[tuple[float, int, Picked]] = []
-    terms = set(query.terms)
-    call_lines = sorted({ln for name in matched_names for ln in rec.facts.ref_lines.get(name, ())})
+    terms = query.terms
+    matched = ranked.matched
+    ref_lines = rec.facts.ref_lines
+    call_lines = sorted({ln for name in matched_names for ln in ref_lines.get(name, ())})
     for i, sym in enumerate(rec.facts.symbols):
         s = 0.0
         why = ""
-        if sym.qualified in ranked.matched or sym.name in ranked.matched:
+        if matched and (sym.name in matched or sym.qualified in matched):
             s += 3.0
             why = "named in the task"
         overlap = sum(1 for w in name_words(sym.name) if w in terms)
@@ -48,7 +50,7 @@ def relevant_symbols(
             s += overlap
             why = why or "name matches task words"
         if sym.doc:
-            doc_overlap = len(doc_words(sym.doc) & terms)
+            doc_overlap = sum(1 for w in doc_words(sym.doc) if w in terms)
             if doc_overlap:
                 s += 0.5 * doc_overlap
                 why = why or "doc matches task words"
