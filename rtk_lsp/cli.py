@@ -124,7 +124,9 @@ def _format_text(result: dict[str, Any]) -> str:
             lines.append(f"      L{s['start_line']}-{s['end_line']} {s['kind']} {s['name']}")
     if result["dropped"]:
         lines.append("")
-        lines.append("did not fit: " + ", ".join(d["rel_path"] for d in result["dropped"][:10]))
+        lines.append("left out:")
+        for d in result["dropped"][:10]:
+            lines.append(f"    {d['rel_path']}  score {d['score']:.3f}  ({d['reason']})")
     return "\n".join(lines)
 
 

@@ -251,7 +251,9 @@ def cochange_scores(history: History, seeds: Mapping[str, float]) -> dict[str, t
         if not partners or n_seed == 0:
             continue
         for other, both in partners.items():
-            # shrink small samples: 1 of 1 is weaker evidence than 7 of 9
+            if both < W.COCHANGE_MIN_COMMITS:
+                continue  # one shared commit is a coincidence as often as a coupling
+            # shrink small samples: 2 of 2 is weaker evidence than 7 of 9
             p = both / (n_seed + 2)
             v = strength * p
             if v > out.get(other, (0.0, "", 0, 0))[0]:
@@ -436,7 +438,8 @@ def _explain(
         reasons.append(f"touched by a similar past commit: “{subject[:80]}”")
         sources.append("history")
     if feats["churn"] >= 0.5:
-        reasons.append(f"changed often lately ({history.counts.get(path, 0)} recent commits)")
+        n = history.counts.get(path, 0)
+        reasons.append(f"changed often lately ({n} of the last {len(history.commits)} commits)")
         sources.append("churn")
     if cls != "source":
         reasons.append(f"{cls} file (weight x{feats['structure']:.2f})")

@@ -41,6 +41,7 @@ GRAPH_HOP_DECAY = 0.5  # second-hop neighbours get this share of a first hop
 GRAPH_FRONTIER = 20  # files that pass relevance on to a second hop
 LINKS_PER_FILE = 64  # strongest links of a file that carry relevance
 RELATIVE_CUTOFF = 0.2  # files scoring below this share of the best are noise, not context
+COCHANGE_MIN_COMMITS = 2  # shared commits before co-change counts as a link
 SIMILAR_COMMITS = 20  # past commits whose messages are nearest to the task
 RANKED_LIMIT = 50  # files listed in `ranked`
 EXPLAINED_LIMIT = 200  # files scored in full (features, reasons) and offered to the budget
