@@ -81,7 +81,11 @@ def phase_warm(root: str) -> dict[str, object]:
         original = f.read()
     try:
         with open(path, "ab") as f:
-            f.write(b"\n# rtk-lsp benchmark edit\n" if target.endswith(".py") else b"\n// rtk-lsp benchmark edit\n")
+            f.write(
+                b"\n# rtk-lsp benchmark edit\n"
+                if target.endswith(".py")
+                else b"\n// rtk-lsp benchmark edit\n"
+            )
         t0 = time.perf_counter()
         after = ws.refresh(paths=[target])
         targeted = time.perf_counter() - t0
@@ -110,7 +114,11 @@ def phase_warm(root: str) -> dict[str, object]:
 
 def run_phase(root: str, phase: str, env: dict[str, str]) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, root, "--phase", phase], env=env, capture_output=True, text=True, check=True
+        [sys.executable, __file__, root, "--phase", phase],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result: dict[str, object] = json.loads(out.stdout)
     return result
@@ -130,17 +138,25 @@ def main() -> None:
         cold = run_phase(root, "cold", env)
         warm = run_phase(root, "warm", env)
     print(f"root: {root}")
-    print(f"files {cold['files']} ({cold['mb']} MB), symbols {cold['symbols']}, edges {cold['edges']}, "
-          f"commits {cold['commits']}")
+    print(
+        f"files {cold['files']} ({cold['mb']} MB), symbols {cold['symbols']}, edges {cold['edges']}, "
+        f"commits {cold['commits']}"
+    )
     print("| measure | value |")
     print("|---|---|")
     print(f"| I/O floor: list + read + hash all files (baseline) | {cold['floor_s']:.2f} s |")
-    print(f"| cold build | {cold['cold_s']:.2f} s ({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline) |")
+    print(
+        f"| cold build | {cold['cold_s']:.2f} s ({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline) |"
+    )
     phases = cold["phases_ms"]
     assert isinstance(phases, dict)
     print("| cold phases | " + ", ".join(f"{k} {v / 1000:.2f} s" for k, v in phases.items()) + " |")
-    print(f"| cold peak RSS (main / largest worker) | {cold['peak_rss_mb']} MB / {cold['worker_peak_rss_mb']} MB |")
-    print(f"| warm restart (store loaded, nothing changed) | {warm['warm_s']:.2f} s (misses {warm['misses']}) |")
+    print(
+        f"| cold peak RSS (main / largest worker) | {cold['peak_rss_mb']} MB / {cold['worker_peak_rss_mb']} MB |"
+    )
+    print(
+        f"| warm restart (store loaded, nothing changed) | {warm['warm_s']:.2f} s (misses {warm['misses']}) |"
+    )
     wph = warm["warm_phases_ms"]
     assert isinstance(wph, dict)
     print("| warm phases | " + ", ".join(f"{k} {v:.0f} ms" for k, v in wph.items()) + " |")

@@ -18,17 +18,17 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rtk_lsp.index.workspace import Workspace  # noqa: E402
-from rtk_lsp.plan.intent import parse_intent  # noqa: E402
-from rtk_lsp.plan.pipeline import plan  # noqa: E402
-from rtk_lsp.plan.rank import build_query  # noqa: E402
-from rtk_lsp.plan.request import PlanRequest  # noqa: E402
-from rtk_lsp.settings import Settings  # noqa: E402
+from rtk_lsp.index.workspace import Workspace
+from rtk_lsp.plan.intent import parse_intent
+from rtk_lsp.plan.pipeline import plan
+from rtk_lsp.plan.rank import build_query
+from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.settings import Settings
 
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -60,10 +60,14 @@ def main() -> None:
     print(f"root {a.root}: {len(snap.files)} files, {len(tasks)} tasks, snapshot loaded in {load_s:.2f} s")
     print("| measure | p50 ms | p95 ms | mean ms |")
     print("|---|---|---|---|")
-    print(f"| plan() ({a.detail}, budget {a.budget}) | {pct(ours, 50):.1f} | {pct(ours, 95):.1f} | "
-          f"{statistics.mean(ours):.1f} |")
-    print(f"| baseline: bare BM25 over bodies | {pct(base, 50):.1f} | {pct(base, 95):.1f} | "
-          f"{statistics.mean(base):.1f} |")
+    print(
+        f"| plan() ({a.detail}, budget {a.budget}) | {pct(ours, 50):.1f} | {pct(ours, 95):.1f} | "
+        f"{statistics.mean(ours):.1f} |"
+    )
+    print(
+        f"| baseline: bare BM25 over bodies | {pct(base, 50):.1f} | {pct(base, 95):.1f} | "
+        f"{statistics.mean(base):.1f} |"
+    )
     print(f"| ratio plan / baseline (p50) | {pct(ours, 50) / max(pct(base, 50), 1e-6):.1f}x | | |")
 
 

@@ -95,7 +95,9 @@ def main() -> None:
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--budget", type=int, default=4000)
     ap.add_argument("--misses", action="store_true", help="print the cases whose gold is not in the top 5")
-    ap.add_argument("--weights", default="", help="experiment: override signal weights, e.g. churn=0,lexical=0.4")
+    ap.add_argument(
+        "--weights", default="", help="experiment: override signal weights, e.g. churn=0,lexical=0.4"
+    )
     a = ap.parse_args()
     if a.weights:
         from types import MappingProxyType
@@ -109,25 +111,27 @@ def main() -> None:
         weights.SIGNAL_WEIGHTS = MappingProxyType(w)
     agg: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     t0 = time.time()
+    cases = []
     for path in a.cases:
-        for line in open(path):
-            case = json.loads(line)
-            snap = snapshot_for(case)
-            gold = [g for g in case["gold"] if g in snap.files]  # type: ignore[attr-defined]
-            if not gold:
-                continue
-            result = plan(snap, PlanRequest(case["task"], a.budget))  # type: ignore[arg-type]
-            sc = score(gold, result)
-            for k, v in sc.items():
-                agg[case["repo"]][k].append(v)
-                agg["ALL"][k].append(v)
-            if a.misses and sc["r5"] < 1:
-                top = [r["rel_path"] for r in result["ranked"][:5]]
-                print(f"MISS {case['repo']} {case['task'][:70]!r} gold={gold} top={top}", file=sys.stderr)
+        with open(path) as f:
+            cases.extend(json.loads(line) for line in f)
+    for case in cases:
+        snap = snapshot_for(case)
+        gold = [g for g in case["gold"] if g in snap.files]  # type: ignore[attr-defined]
+        if not gold:
+            continue
+        result = plan(snap, PlanRequest(case["task"], a.budget))  # type: ignore[arg-type]
+        sc = score(gold, result)
+        for k, v in sc.items():
+            agg[case["repo"]][k].append(v)
+            agg["ALL"][k].append(v)
+        if a.misses and sc["r5"] < 1:
+            top = [r["rel_path"] for r in result["ranked"][:5]]
+            print(f"MISS {case['repo']} {case['task'][:70]!r} gold={gold} top={top}", file=sys.stderr)
     print(
         f"{'repo':10} {'n':>3} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR':>5} {'Rbud':>5} {'nsel':>5} {'over':>4} {'ms':>6}"
     )
-    order = sorted(k for k in agg if k != "ALL") + ["ALL"]
+    order = [*sorted(k for k in agg if k != "ALL"), "ALL"]
     macro = defaultdict(list)
     for repo in order:
         m = agg[repo]

@@ -343,3 +343,43 @@ def test_eight_languages_resolve_imports_in_one_repo(tmp_path: Path) -> None:
     langs = snap.summary()["languages"]
     for lang in ("python", "typescript", "javascript", "rust", "go", "java", "c", "cpp"):
         assert langs.get(lang), lang
+
+
+def test_targeted_refresh_of_created_and_deleted_directories(tmp_path: Path) -> None:
+    repo = make_billing_repo(tmp_path / "shop")
+    ws, _ = build(repo.root)
+    repo.write("reports/monthly.py", "def monthly_report():\n    pass\n")
+    repo.write("reports/yearly.py", "def yearly_report():\n    pass\n")
+    snap = ws.refresh(paths=[str(repo.root / "reports")])
+    assert {"reports/monthly.py", "reports/yearly.py"} <= set(snap.files)
+    import shutil
+
+    shutil.rmtree(repo.root / "users")
+    snap = ws.refresh(paths=["users"])
+    assert not any(p.startswith("users/") for p in snap.files)
+    assert_consistent(snap)
+
+
+def test_overlay_can_be_set_while_a_refresh_holds_the_lock(tmp_path: Path) -> None:
+    import threading
+
+    repo = make_billing_repo(tmp_path / "shop")
+    ws, _ = build(repo.root)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_progress(phase: str, done: int, total: int) -> None:
+        entered.set()
+        release.wait(5)
+
+    t = threading.Thread(target=lambda: ws.refresh(progress=slow_progress))
+    t.start()
+    assert entered.wait(5)
+    done = threading.Event()
+    threading.Thread(
+        target=lambda: (ws.set_overlay("users/profile.py", "def vip():\n    pass\n"), done.set())
+    ).start()
+    assert done.wait(2), "set_overlay waited for the refresh lock"
+    release.set()
+    t.join(10)
+    snap = ws.refresh(paths=[])
+    assert {s.name for s in snap.files["users/profile.py"].facts.symbols} == {"vip"}

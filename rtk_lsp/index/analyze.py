@@ -100,3 +100,12 @@ def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list
         if rec is not None:
             out.append(rec.to_row())
     return out
+
+
+def quiet_stdout() -> None:
+    """Worker-process initializer: stdout may be a language server's protocol channel."""
+    import os
+    import sys
+
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr

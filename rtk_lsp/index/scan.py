@@ -168,11 +168,11 @@ class _GitIgnore:
         return result
 
 
-def _git_listing(root: str) -> list[str] | None:
+def _git_listing(root: str, under: str = "") -> list[str] | None:
     """Paths git knows under `root` (relative to it), or None when root is not in a work tree."""
     try:
         proc = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", under or "."],
             cwd=root,
             capture_output=True,
             timeout=60,
@@ -226,13 +226,15 @@ def stat_file(root: str, real_root: str, rel_path: str) -> ScannedFile | None:
     return ScannedFile(rel_path, st.st_size, st.st_mtime_ns)
 
 
-def list_files(root: str, exclude: tuple[str, ...] = ()) -> tuple[list[ScannedFile], str]:
-    """All indexable files under root, sorted by path, and the listing method ("git" or "walk")."""
+def list_files(root: str, exclude: tuple[str, ...] = (), under: str = "") -> tuple[list[ScannedFile], str]:
+    """All indexable files under root (or its subdirectory `under`), sorted by path, and the
+    listing method ("git" or "walk")."""
     real_root = os.path.realpath(root)
-    listing = _git_listing(root)
+    listing = _git_listing(root, under)
     method = "git"
     if listing is None:
-        listing = list(_walk_listing(root))
+        prefix = under.rstrip("/") + "/" if under else ""
+        listing = [p for p in _walk_listing(root) if p.startswith(prefix)]
         method = "walk"
     files = []
     for rel in listing:

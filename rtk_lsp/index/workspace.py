@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rtk_lsp.index import scan
-from rtk_lsp.index.analyze import analyze, analyze_batch
+from rtk_lsp.index.analyze import analyze, analyze_batch, quiet_stdout
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.history import History, load_history
 from rtk_lsp.index.languages import detect_language
@@ -163,7 +164,11 @@ class Workspace:
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
         self._store = Store(self.root) if use_store else None
+        # Overlays have their own lock: editors set them from the event loop, which must
+        # never wait for a refresh holding the main lock.
+        self._overlay_lock = threading.Lock()
         self._overlays: dict[str, str] = {}
+        self._overlays_touched: set[str] = set()  # set or dropped since the last refresh
         self._generation = 0
         self._totals = {"hits": 0, "misses": 0}
 
@@ -172,11 +177,12 @@ class Workspace:
         return self._snapshot
 
     def set_overlay(self, rel_path: str, text: str | None) -> None:
-        with self._lock:
+        with self._overlay_lock:
             if text is None:
                 self._overlays.pop(rel_path, None)
             else:
                 self._overlays[rel_path] = text
+            self._overlays_touched.add(rel_path)
 
     def update_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -213,6 +219,10 @@ class Workspace:
             clock = now
 
         prev = self._snapshot
+        with self._overlay_lock:
+            overlays = dict(self._overlays)
+            touched = set(self._overlays_touched)
+            self._overlays_touched.clear()
         notes: list[str] = []
         stored_history: History | None = None
         if prev is None:
@@ -243,7 +253,7 @@ class Workspace:
             if method == "walk":
                 notes.append("not a git work tree: files listed by walking the tree")
         else:
-            for rel in sorted(set(scan.relativize(self.root, paths)) | set(self._overlays)):
+            for rel in sorted(self._expand(scan.relativize(self.root, paths), old) | touched):
                 sf = scan.stat_file(self.root, self.root, rel) if scan.wanted(rel, exclude) else None
                 if sf is None:
                     if rel in old:
@@ -257,7 +267,7 @@ class Workspace:
         pending: list[tuple[ScannedFile, FileRecord | None, str | None]] = []
         for sf in targets:
             before = old.get(sf.rel_path)
-            overlay = self._overlays.get(sf.rel_path)
+            overlay = overlays.get(sf.rel_path)
             if (
                 overlay is None
                 and before is not None
@@ -344,6 +354,20 @@ class Workspace:
         self._snapshot = snap
         return snap
 
+    def _expand(self, rels: Iterable[str], known: Mapping[str, FileRecord]) -> set[str]:
+        """Changed paths as files: a directory stands for what is (or was) inside it."""
+        out: set[str] = set()
+        for rel in rels:
+            full = os.path.join(self.root, rel)
+            if os.path.isdir(full) and not os.path.islink(full):
+                listed, _ = scan.list_files(self.root, self.settings.exclude, under=rel)
+                out.update(sf.rel_path for sf in listed)
+            else:
+                out.add(rel)
+            prefix = rel + "/"
+            out.update(p for p in known if p.startswith(prefix))  # a deleted or emptied directory
+        return out
+
     def _analyze(
         self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], progress: ProgressFn
     ) -> Iterable[tuple[FileRecord, FileRecord | None, str | None]]:
@@ -387,13 +411,22 @@ class Workspace:
         ctx = multiprocessing.get_context("spawn")
         out: list[FileRecord] = []
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=quiet_stdout)
+        except (OSError, RuntimeError) as e:  # no worker processes here: do it in this one
+            log.warning("worker processes unavailable (%s); indexing in-process", e)
+        else:
+            try:
                 for rows in pool.map(analyze_batch, batches):
                     out.extend(FileRecord.from_row(row) for row in rows)
                     progress("parse", len(out), total)
-            return out
-        except (OSError, RuntimeError) as e:  # no worker processes here: do it in this one
-            log.warning("worker processes unavailable (%s); indexing in-process", e)
+            except BrokenProcessPool as e:
+                log.warning("a parser process died (%s); indexing in-process", e)
+                out = []
+            finally:
+                # an aborted refresh (shutdown) must not wait for the queued batches
+                pool.shutdown(wait=True, cancel_futures=True)
+            if out or not files:
+                return out
         out = []
         for sf in files:
             rec = analyze(self.root, sf, max_size)
