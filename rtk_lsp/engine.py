@@ -1,0 +1,846 @@
+"""The async service behind every door (LSP now, HTTP later): warm folders, refreshes, plans.
+
+One `Engine` lives per server process, on the event loop. It keeps a `FolderState` per
+workspace root and runs everything CPU-heavy (indexing, refreshes, plans) on its own
+thread pool, never on pygls's `thread_pool`, because pygls reads stdin through that
+pool and a long index there would stall the whole connection.
+
+Only the event loop touches engine state. Worker threads report progress back with
+`loop.call_soon_threadsafe`; nothing else crosses threads except the immutable
+snapshots the workers produce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+from rtk_lsp import __version__
+from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+ReadSource = Callable[[str], str | None]
+# (snapshot, request, read_source) -> plan object; the snapshot is whatever the workspace made.
+Planner = Callable[[Any, PlanRequest, ReadSource | None], dict[str, Any]]
+Listener = Callable[["FolderState", str], None]
+CloseHook = Callable[[], Awaitable[None]]
+
+COALESCE_DELAY = 0.2  # seconds: a burst of file events inside this window becomes one refresh
+OVERLAY_DELAY = 0.3  # seconds of typing quiet before unsaved text is re-indexed
+CLOSE_GRACE = 3.0  # seconds close() waits for a refresh already running in a worker
+RESULT_CACHE = 16  # plans remembered per folder for the current snapshot generation
+PROGRESS_INTERVAL = 0.05  # seconds between progress hops to the loop within one phase
+
+_UNITS = {"scan": "files", "parse": "files", "history": "commits", "graph": "files"}
+_INDEX_SETTINGS = ("exclude", "max_file_size", "history_depth")
+
+
+class SnapshotLike(Protocol):
+    @property
+    def generation(self) -> int: ...
+
+    @property
+    def files(self) -> Mapping[str, Any]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+class WorkspaceLike(Protocol):
+    @property
+    def root(self) -> str: ...
+
+    @property
+    def snapshot(self) -> SnapshotLike | None: ...
+
+    def refresh(
+        self, *, paths: Iterable[str] | None = None, full: bool = False, progress: ProgressFn | None = None
+    ) -> SnapshotLike: ...
+
+    def set_overlay(self, rel_path: str, text: str | None) -> None: ...
+
+    def head_changed(self) -> bool: ...
+
+    def update_settings(self, settings: Settings) -> None: ...
+
+    def close(self) -> None: ...
+
+
+WorkspaceFactory = Callable[[str, Settings], WorkspaceLike]
+
+
+class EngineError(Exception):
+    """A failure a door reports to its client as a request error."""
+
+
+class UnknownWorkspace(EngineError):
+    pass
+
+
+class IndexNotReady(EngineError):
+    def __init__(self, message: str, progress: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.progress = progress
+
+
+class IndexFailed(EngineError):
+    pass
+
+
+class EngineClosed(EngineError):
+    """Raised inside a worker's progress callback to abandon a refresh nobody will read."""
+
+
+@dataclass(eq=False)
+class FolderState:
+    root: str
+    uri: str
+    workspace: WorkspaceLike | None
+    ready: asyncio.Future[None]  # done once the first index finished, well or not
+    state: str = "indexing"  # "indexing" | "ready" | "failed"
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    index_ms: float | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh at a time, in order
+    pending: set[str] = field(default_factory=set)  # changed root-relative paths not yet refreshed
+    scan_needed: bool = False  # a directory changed: only a scan finds what is in it
+    head_dirty: bool = False
+    overlays: dict[str, str] = field(default_factory=dict)  # unsaved editor text by relative path
+    overlay_changes: dict[str, str | None] = field(default_factory=dict)  # not yet given to the workspace
+    overlay_timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    flush_timer: asyncio.TimerHandle | None = None
+    index_task: asyncio.Task[None] | None = None
+    running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
+    results: OrderedDict[tuple[int, PlanRequest], dict[str, Any]] = field(default_factory=OrderedDict)
+    hits: int = 0  # plans answered from the cache or from an identical plan in flight
+    misses: int = 0
+    refreshes: int = 0
+    removed: bool = False
+    refreshing: bool = False  # an explicit refresh() runs: plans read the current snapshot meanwhile
+
+    def progress(self) -> dict[str, Any]:
+        return {"phase": self.phase, "done": self.done, "total": self.total}
+
+    def progress_text(self) -> str:
+        if not self.phase:
+            return "starting"
+        unit = _UNITS.get(self.phase, "")
+        if self.total > 1:
+            return f"{self.phase} {self.done}/{self.total} {unit}".rstrip()
+        return self.phase
+
+
+def path_of(path_or_uri: str) -> str | None:
+    """A file system path for a path or a `file:` URI; None for other URI schemes."""
+    if "://" in path_or_uri or path_or_uri.startswith("file:"):
+        parsed = urlparse(path_or_uri)
+        if parsed.scheme != "file":
+            return None
+        path = unquote(parsed.path)
+        if parsed.netloc and parsed.netloc != "localhost":
+            path = f"//{parsed.netloc}{path}"
+        return path
+    if ":" in path_or_uri.split("/", 1)[0] and not os.path.isabs(path_or_uri):
+        return None  # untitled:, vscode-notebook-cell: and friends
+    return path_or_uri
+
+
+def _real(path: str) -> str:
+    # Resolve the directories but not the file: it may be deleted, or a symlink the index keeps as is.
+    path = os.path.abspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def _default_workspace(root: str, settings: Settings) -> WorkspaceLike:
+    from rtk_lsp.index.workspace import Workspace
+
+    return Workspace(root, settings)
+
+
+def _default_planner(snapshot: Any, request: PlanRequest, read_source: ReadSource | None) -> dict[str, Any]:
+    from rtk_lsp.plan.pipeline import plan
+
+    return plan(snapshot, request, read_source)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        workspace_factory: WorkspaceFactory | None = None,
+        planner: Planner | None = None,
+        max_workers: int | None = None,
+        coalesce_delay: float = COALESCE_DELAY,
+        overlay_delay: float = OVERLAY_DELAY,
+    ) -> None:
+        self._settings = settings or Settings()
+        self._workspace_factory = workspace_factory or _default_workspace
+        self._planner = planner or _default_planner
+        # Enough threads that a plan never queues behind two folders' cold indexes.
+        workers = max_workers or max(3, min(8, (os.cpu_count() or 2) + 1))
+        self._executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rtk-engine")
+        self._coalesce_delay = coalesce_delay
+        self._overlay_delay = overlay_delay
+        self._folders: dict[str, FolderState] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._inflight: dict[tuple[str, int, PlanRequest], asyncio.Future[dict[str, Any]]] = {}
+        self._listeners: list[Listener] = []
+        self._close_hooks: list[CloseHook] = []
+        self._http_url: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False  # read by worker threads: a plain bool is enough
+        self._closed = False
+
+    # ---- configuration ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def set_http_url(self, url: str | None) -> None:
+        self._http_url = url
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener(folder, event)` on the loop.
+
+        Events: "progress", "ready" (first index done), "refreshed", "failed", "removed".
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def on_close(self, hook: CloseHook) -> None:
+        """Run `hook` first thing in `close()` (the HTTP door stops its listener this way)."""
+        self._close_hooks.append(hook)
+
+    def update_settings(self, settings: Settings) -> None:
+        old, self._settings = self._settings, settings
+        reindex = any(getattr(old, name) != getattr(settings, name) for name in _INDEX_SETTINGS)
+        for folder in self._folders.values():
+            if folder.workspace is not None and folder.index_task is None and not folder.ready.done():
+                folder.workspace.update_settings(settings)  # not indexing yet: nothing to redo
+                continue
+            self._run_task(self._apply_settings(folder, settings, reindex), f"settings {folder.root}")
+
+    async def _apply_settings(self, folder: FolderState, settings: Settings, reindex: bool) -> None:
+        if folder.workspace is None:
+            return
+        await folder.ready
+        async with folder.lock:
+            if folder.removed:
+                return
+            folder.workspace.update_settings(settings)
+            if reindex:
+                # Only a scan drops files a new exclude pattern or size cap now rules out.
+                folder.scan_needed = True
+                await self._flush_locked(folder)
+
+    # ---- folders ------------------------------------------------------------------------------
+
+    def folders(self) -> list[FolderState]:
+        """In the order they were added (the client's order: the first is the default)."""
+        return list(self._folders.values())
+
+    def add_folder(self, root: str, uri: str | None = None, *, start: bool = True) -> FolderState:
+        """Register a workspace root (idempotent); its first index starts now unless `start` is False."""
+        loop = self._get_loop()
+        real = os.path.realpath(root)
+        existing = self._folders.get(real)
+        if existing is not None:
+            return existing
+        workspace: WorkspaceLike | None = None
+        error: str | None = None
+        try:
+            workspace = self._workspace_factory(real, self._settings)
+        except Exception as exc:
+            error = _describe(exc)
+            logger.error("cannot open workspace %s: %s", real, error)
+        folder = FolderState(
+            root=real, uri=uri or Path(real).as_uri(), workspace=workspace, ready=loop.create_future()
+        )
+        self._folders[real] = folder
+        if workspace is None:
+            folder.state, folder.error = "failed", error
+            folder.ready.set_result(None)
+        elif start:
+            self.start_indexing(folder)
+        return folder
+
+    def start_indexing(self, folder: FolderState) -> None:
+        if folder.index_task is None and folder.workspace is not None and not folder.ready.done():
+            folder.started = time.monotonic()
+            folder.index_task = self._run_task(self._initial_index(folder), f"index {folder.root}")
+
+    def remove_folder(self, root: str) -> FolderState | None:
+        folder = self._lookup(root)
+        if folder is None:
+            return None
+        del self._folders[folder.root]
+        folder.removed = True
+        self._cancel_timers(folder)
+        if not folder.ready.done():
+            folder.ready.set_result(None)  # wakes waiting plans, which then see `removed`
+        self._emit(folder, "removed")
+        self._run_task(self._close_folder(folder), f"close {folder.root}")
+        return folder
+
+    def folder_for(self, path_or_uri: str) -> FolderState | None:
+        """The innermost folder containing a path or file URI (a folder's own root included)."""
+        found = self._containing(path_or_uri)
+        return found[0] if found else None
+
+    def _containing(self, path_or_uri: str) -> list[FolderState]:
+        path = path_of(path_or_uri)
+        if path is None:
+            return []
+        real = _real(path)
+        hits = [
+            f
+            for f in self._folders.values()
+            if real == f.root or real.startswith(f.root.rstrip(os.sep) + os.sep)
+        ]
+        return sorted(hits, key=lambda f: len(f.root), reverse=True)
+
+    def _lookup(self, root_or_uri: str) -> FolderState | None:
+        folder = self._folders.get(root_or_uri)
+        if folder is not None:
+            return folder
+        for f in self._folders.values():
+            if f.uri == root_or_uri:
+                return f
+        path = path_of(root_or_uri)
+        return self._folders.get(os.path.realpath(path)) if path else None
+
+    def resolve(self, folder: FolderState | str) -> FolderState:
+        if isinstance(folder, FolderState):
+            if folder.removed:
+                raise UnknownWorkspace(f"workspace {folder.uri} was removed")
+            return folder
+        found = self._lookup(folder) or self.folder_for(folder)
+        if found is None:
+            raise UnknownWorkspace(f"unknown workspace {folder!r}")
+        return found
+
+    # ---- plans --------------------------------------------------------------------------------
+
+    async def plan(
+        self, folder: FolderState | str, request: PlanRequest, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Plan on the folder's current snapshot, after catching up with pending changes.
+
+        Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index.
+        Identical requests on the same snapshot share one computation; the caller must treat
+        the result as read-only.
+        """
+        self._check_open()
+        state = self.resolve(folder)
+        wait = self._settings.plan_timeout if timeout is None else timeout
+        if not state.ready.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(state.ready), wait)
+            except TimeoutError:
+                raise IndexNotReady(
+                    f"still indexing {state.root}: {state.progress_text()} (waited {wait:g}s)",
+                    state.progress(),
+                ) from None
+        if state.removed:
+            raise UnknownWorkspace(f"workspace {state.uri} was removed")
+        if not state.refreshing:  # a long re-scan must not hold readers up (HTTP /v1/refresh)
+            await self.catch_up(state)
+        workspace = state.workspace
+        snapshot = workspace.snapshot if workspace is not None else None
+        if snapshot is None:
+            raise IndexFailed(f"indexing {state.root} failed: {state.error or 'no index'}")
+
+        generation = snapshot.generation
+        cached = state.results.get((generation, request))
+        if cached is not None:
+            state.hits += 1
+            state.results.move_to_end((generation, request))
+            return cached
+        key = (state.root, generation, request)
+        shared = self._inflight.get(key)
+        if shared is None:
+            state.misses += 1
+            shared = asyncio.wrap_future(
+                self._submit(self._planner, snapshot, request, self._source_reader(state)),
+                loop=self._get_loop(),
+            )
+            self._inflight[key] = shared
+            shared.add_done_callback(lambda fut: self._plan_done(state, key, fut))
+        else:
+            state.hits += 1
+        # shield: one client cancelling its request must not cancel the others' shared plan
+        return await asyncio.shield(shared)
+
+    def _plan_done(
+        self, folder: FolderState, key: tuple[str, int, PlanRequest], fut: asyncio.Future[dict[str, Any]]
+    ) -> None:
+        self._inflight.pop(key, None)
+        if fut.cancelled() or fut.exception() is not None:
+            if not fut.cancelled():
+                fut.exception()  # mark retrieved: every waiter may have gone away
+            return
+        current = folder.workspace.snapshot if folder.workspace is not None else None
+        if current is None or current.generation != key[1]:
+            return
+        folder.results[(key[1], key[2])] = fut.result()
+        while len(folder.results) > RESULT_CACHE:
+            folder.results.popitem(last=False)
+
+    def _source_reader(self, folder: FolderState) -> ReadSource:
+        overlays = dict(folder.overlays)
+        root = folder.root
+        limit = self._settings.max_file_size
+
+        def read(rel_path: str) -> str | None:
+            if rel_path in overlays:
+                return overlays[rel_path]
+            full = os.path.realpath(os.path.join(root, rel_path))
+            if not full.startswith(root.rstrip(os.sep) + os.sep):
+                return None  # never read outside the workspace, whatever the path says
+            try:
+                with open(full, "rb") as f:
+                    data = f.read(limit + 1)
+            except OSError:
+                return None
+            return None if len(data) > limit else data.decode("utf-8", errors="replace")
+
+        return read
+
+    # ---- refreshes ----------------------------------------------------------------------------
+
+    async def refresh(self, folder: FolderState | str, full: bool = True) -> dict[str, Any]:
+        """Re-scan a folder now (re-hashing everything when `full`); returns its status entry."""
+        self._check_open()
+        state = self.resolve(folder)
+        if state.workspace is None:
+            return self.folder_status(state)
+        self._promote_overlays(state)
+        async with state.lock:
+            if not state.removed:
+                state.pending.clear()
+                state.scan_needed = state.head_dirty = False
+                state.refreshing = True
+                try:
+                    await self._run_refresh(state, None, full)
+                finally:
+                    state.refreshing = False
+        if not state.ready.done():
+            state.ready.set_result(None)
+        return self.folder_status(state)
+
+    async def catch_up(self, folder: FolderState) -> None:
+        """Apply unsaved edits, pending file events and a moved HEAD before reading the snapshot."""
+        self._promote_overlays(folder)
+        async with folder.lock:
+            await self._flush_locked(folder)
+
+    def notify_changed(self, paths: Iterable[str]) -> None:
+        """Files (or URIs) changed on disk: coalesced into one targeted refresh per folder."""
+        if self._closing:
+            return
+        for item in paths:
+            path = path_of(item)
+            if path is None:
+                continue
+            for folder in self._containing(path):
+                if self._note_change(folder, _real(path)):
+                    self._schedule_flush(folder, self._coalesce_delay)
+
+    def _note_change(self, folder: FolderState, path: str) -> bool:
+        rel = os.path.relpath(path, folder.root).replace(os.sep, "/")
+        if rel == ".":
+            folder.scan_needed = True
+            return True
+        parts = rel.split("/")
+        if ".git" in parts:
+            tail = parts[parts.index(".git") + 1 :]
+            # A commit, checkout or fetch moves these; objects/, index and logs/ are noise.
+            if tail[:1] in (["HEAD"], ["refs"], ["packed-refs"]):
+                folder.head_dirty = True
+                return True
+            return False
+        if os.path.isdir(path):
+            folder.scan_needed = True
+        else:
+            folder.pending.add(rel)
+        return True
+
+    def set_overlay(self, path_or_uri: str, text: str | None) -> None:
+        """Unsaved editor text for a file (None drops it); re-indexed after a short quiet period."""
+        if self._closing:
+            return
+        path = path_of(path_or_uri)
+        if path is None:
+            return
+        real = _real(path)
+        for folder in self._containing(real):
+            rel = os.path.relpath(real, folder.root).replace(os.sep, "/")
+            if text is None:
+                if rel not in folder.overlays:
+                    continue
+                del folder.overlays[rel]
+            else:
+                if folder.overlays.get(rel) == text:
+                    continue
+                if rel not in folder.overlays and _same_as_disk(real, text):
+                    continue  # a freshly opened, unmodified file: the index already has it
+                folder.overlays[rel] = text
+            folder.overlay_changes[rel] = text
+            timer = folder.overlay_timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
+            folder.overlay_timers[rel] = self._get_loop().call_later(
+                self._overlay_delay, self._overlay_due, folder, rel
+            )
+
+    def _overlay_due(self, folder: FolderState, rel: str) -> None:
+        folder.overlay_timers.pop(rel, None)
+        if not folder.removed:
+            folder.pending.add(rel)
+            self._schedule_flush(folder, 0)
+
+    def _promote_overlays(self, folder: FolderState) -> None:
+        for rel, timer in folder.overlay_timers.items():
+            timer.cancel()
+            folder.pending.add(rel)
+        folder.overlay_timers.clear()
+
+    def _schedule_flush(self, folder: FolderState, delay: float) -> None:
+        # A window from the first event, not a sliding debounce: a steady stream of events
+        # (a build writing files) must not postpone the refresh forever.
+        if folder.flush_timer is not None:
+            if delay > 0:
+                return
+            folder.flush_timer.cancel()
+        folder.flush_timer = self._get_loop().call_later(delay, self._flush_due, folder)
+
+    def _flush_due(self, folder: FolderState) -> None:
+        folder.flush_timer = None
+        if not folder.removed and not self._closing:
+            self._run_task(self._flush(folder), f"refresh {folder.root}")
+
+    async def _flush(self, folder: FolderState) -> None:
+        await folder.ready  # the first index is running; it may or may not have seen the change
+        async with folder.lock:
+            if not folder.removed:
+                await self._flush_locked(folder)
+
+    async def _flush_locked(self, folder: FolderState) -> None:
+        workspace = folder.workspace
+        if workspace is None or folder.removed:
+            return
+        paths, folder.pending = folder.pending, set()
+        scan, head = folder.scan_needed, folder.head_dirty
+        folder.scan_needed = folder.head_dirty = False
+        if not (paths or scan or head or folder.overlay_changes):
+            try:
+                moved = workspace.snapshot is not None and workspace.head_changed()
+            except Exception as exc:  # the check is an optimisation: never let it fail a plan
+                logger.debug("head check failed for %s: %s", folder.root, exc)
+                moved = False
+            if not moved:
+                return
+            # No watcher told us: a checkout may have changed files too, and a scan is stat-cheap.
+            scan = True
+        # An empty list still makes the workspace look at git: that is all a moved HEAD needs
+        # when the watcher reported it (it reports the files a checkout changed as well).
+        await self._run_refresh(folder, None if scan else sorted(paths), False)
+
+    async def _initial_index(self, folder: FolderState) -> None:
+        try:
+            async with folder.lock:
+                await self._run_refresh(folder, None, False)
+        finally:
+            if not folder.ready.done():
+                folder.ready.set_result(None)
+
+    async def _run_refresh(self, folder: FolderState, paths: list[str] | None, full: bool) -> bool:
+        """One refresh in a worker; the caller holds `folder.lock`. Failures leave the folder "failed"."""
+        workspace = folder.workspace
+        assert workspace is not None
+        changes, folder.overlay_changes = folder.overlay_changes, {}
+        first = workspace.snapshot is None
+        progress = self._progress_callback(folder)
+
+        def job() -> SnapshotLike:
+            # Overlays go in here, off the loop: the workspace holds its lock for a whole refresh.
+            for rel, text in changes.items():
+                workspace.set_overlay(rel, text)
+            targets = paths
+            if targets is not None:
+                targets = _expand_directories(folder.root, targets, workspace.snapshot)
+            return workspace.refresh(paths=targets, full=full, progress=progress)
+
+        try:
+            running = self._submit(job)
+        except EngineClosed:
+            return False
+        folder.running = running  # kept after a cancelled await: close() must still wait for it
+        outcome = asyncio.wrap_future(running, loop=self._get_loop())
+        outcome.add_done_callback(_retrieve)
+        try:
+            # shield: a cancelled caller must not drop a queued job that already took the overlays
+            await asyncio.shield(outcome)
+        except asyncio.CancelledError:
+            raise
+        except EngineClosed:
+            return False
+        except Exception as exc:
+            self._fail(folder, exc)
+            return False
+        folder.refreshes += 1
+        folder.results.clear()
+        was = folder.state
+        folder.state, folder.error = "ready", None
+        if first:
+            folder.index_ms = (time.monotonic() - folder.started) * 1000
+            if not folder.ready.done():
+                folder.ready.set_result(None)
+            self._emit(folder, "ready")
+        else:
+            if was == "failed":
+                logger.info("%s recovered", folder.root)
+            self._emit(folder, "refreshed")
+        return True
+
+    def _progress_callback(self, folder: FolderState) -> ProgressFn:
+        loop = self._get_loop()
+        last_at = [0.0]
+        last_phase = [""]
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if self._closing or folder.removed:
+                raise EngineClosed("refresh abandoned")
+            now = time.monotonic()
+            if phase == last_phase[0] and done < total and now - last_at[0] < PROGRESS_INTERVAL:
+                return
+            last_at[0], last_phase[0] = now, phase
+            # RuntimeError: the loop is gone, so nobody is listening any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._on_progress, folder, phase, done, total)
+
+        return progress
+
+    def _on_progress(self, folder: FolderState, phase: str, done: int, total: int) -> None:
+        folder.phase, folder.done, folder.total = phase, done, total
+        self._emit(folder, "progress")
+
+    def _fail(self, folder: FolderState, exc: BaseException) -> None:
+        message = _describe(exc)
+        if message != folder.error:  # once per distinct error: a broken folder retries often
+            logger.error("refreshing %s failed: %s", folder.root, message, exc_info=exc)
+        folder.state, folder.error = "failed", message
+        self._emit(folder, "failed")
+
+    # ---- status -------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "http": {"url": self._http_url} if self._http_url else None,
+            "folders": [self.folder_status(f) for f in self.folders()],
+        }
+
+    def folder_status(self, folder: FolderState) -> dict[str, Any]:
+        entry: dict[str, Any] = {}
+        snapshot = folder.workspace.snapshot if folder.workspace is not None else None
+        if snapshot is not None:
+            try:
+                entry.update(snapshot.summary())
+            except Exception as exc:
+                entry["summary_error"] = _describe(exc)
+        entry.update(
+            uri=folder.uri,
+            root=folder.root,
+            state=folder.state,
+            progress=folder.progress(),
+            error=folder.error,
+            index_ms=None if folder.index_ms is None else round(folder.index_ms, 1),
+            refreshes=folder.refreshes,
+            pending=len(folder.pending) + len(folder.overlay_timers),
+            overlays=len(folder.overlays),
+            plans={"hits": folder.hits, "misses": folder.misses},
+        )
+        return entry
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop background work, drop queued jobs and close every workspace's store."""
+        if self._closed or self._closing:
+            return
+        self._closing = True
+        for hook in self._close_hooks:
+            try:
+                await asyncio.wait_for(hook(), CLOSE_GRACE)
+            except Exception as exc:
+                logger.warning("close hook failed: %s", _describe(exc))
+        for folder in self._folders.values():
+            self._cancel_timers(folder)
+        tasks = [t for t in self._tasks if not t.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        # A refresh already in a worker cannot be interrupted; it stops at its next progress
+        # report. Wait a little so its store is closed after its last write, not during it.
+        running = [
+            f.running for f in self._folders.values() if f.running is not None and not f.running.done()
+        ]
+        if running:
+            await asyncio.wait([asyncio.wrap_future(r) for r in running], timeout=CLOSE_GRACE)
+        for folder in list(self._folders.values()):
+            await self._close_workspace(folder)
+        self._closed = True
+
+    def close_sync(self, grace: float = CLOSE_GRACE) -> bool:
+        """`close()` for when the loop is already gone (the editor vanished).
+
+        Returns True if no worker is left running a refresh.
+        """
+        if self._closed:
+            return not self.busy()
+        self._closing = True
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        running = [f.running for f in self._folders.values() if f.running is not None]
+        concurrent.futures.wait(running, timeout=grace)
+        for folder in self._folders.values():
+            if folder.workspace is not None:
+                _close_with_timeout(folder.workspace, grace)
+        self._closed = True
+        return not self.busy()
+
+    def busy(self) -> bool:
+        """True while a worker still runs a refresh (it would keep the process from exiting)."""
+        return any(f.running is not None and not f.running.done() for f in self._folders.values())
+
+    async def _close_folder(self, folder: FolderState) -> None:
+        if folder.index_task is not None and not folder.index_task.done():
+            folder.index_task.cancel()
+        if folder.running is not None and not folder.running.done():
+            await asyncio.wait([asyncio.wrap_future(folder.running)], timeout=CLOSE_GRACE)
+        await self._close_workspace(folder)
+
+    async def _close_workspace(self, folder: FolderState) -> None:
+        workspace, folder.workspace = folder.workspace, None
+        if workspace is None:
+            return
+        try:
+            # Its own thread: close() waits for the workspace lock, which a stuck refresh may hold.
+            await asyncio.wait_for(asyncio.to_thread(workspace.close), CLOSE_GRACE)
+        except Exception as exc:
+            logger.warning("closing %s failed: %s", folder.root, _describe(exc))
+
+    def _cancel_timers(self, folder: FolderState) -> None:
+        for timer in folder.overlay_timers.values():
+            timer.cancel()
+        folder.overlay_timers.clear()
+        if folder.flush_timer is not None:
+            folder.flush_timer.cancel()
+            folder.flush_timer = None
+
+    # ---- plumbing -----------------------------------------------------------------------------
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def _check_open(self) -> None:
+        if self._closing:
+            raise EngineClosed("the server is shutting down")
+
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        try:
+            return self._executor.submit(fn, *args)
+        except RuntimeError as exc:  # submit after shutdown
+            raise EngineClosed("the server is shutting down") from exc
+
+    def _run_task(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro, loop=self._get_loop())
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, EngineClosed):
+            logger.error("background task %s failed: %s", task.get_name(), _describe(exc), exc_info=exc)
+
+    def _emit(self, folder: FolderState, event: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(folder, event)
+            except Exception:
+                logger.exception("listener failed on %s %s", event, folder.root)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    # Mark the outcome as seen so that an abandoned failure does not log "never retrieved".
+    if not fut.cancelled():
+        fut.exception()
+
+
+def _same_as_disk(path: str, text: str) -> bool:
+    data = text.encode("utf-8", errors="surrogateescape")
+    try:
+        if os.path.getsize(path) != len(data):
+            return False
+        with open(path, "rb") as f:
+            return f.read() == data
+    except OSError:
+        return False
+
+
+def _expand_directories(root: str, paths: list[str], snapshot: SnapshotLike | None) -> list[str]:
+    """A deleted directory arrives as one event: turn it into the indexed files under it."""
+    if snapshot is None:
+        return paths
+    files = snapshot.files
+    out: list[str] = []
+    for rel in paths:
+        if rel in files or os.path.lexists(os.path.join(root, rel)):
+            out.append(rel)
+            continue
+        prefix = rel.rstrip("/") + "/"
+        under = [p for p in files if p.startswith(prefix)]
+        out.extend(under or [rel])
+    return out
+
+
+def _close_with_timeout(workspace: WorkspaceLike, timeout: float) -> None:
+    def run() -> None:
+        try:
+            workspace.close()
+        except Exception as exc:
+            logger.warning("closing %s failed: %s", workspace.root, _describe(exc))
+
+    thread = threading.Thread(target=run, name="rtk-close", daemon=True)
+    thread.start()
+    thread.join(timeout)
