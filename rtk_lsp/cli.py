@@ -141,7 +141,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from e
     root = _root(args.root)
     request = PlanRequest(task, budget, detail)
-    result = _plan_via_server(root, request) if not args.no_server else None
+    # A running server answers with its own settings; flags that change the index need our own.
+    own_index = args.no_server or args.exclude or args.max_file_size or args.history_depth is not None
+    result = None if own_index else _plan_via_server(root, request)
     if result is None:
         from rtk_lsp.plan.pipeline import plan
 

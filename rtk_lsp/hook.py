@@ -1,0 +1,291 @@
+"""The Claude Code hook: put a context plan in front of every sub-agent's prompt.
+
+Claude Code runs `python -m rtk_lsp.hook` on `PreToolUse` for the sub-agent tool (`Task`,
+called `Agent` in newer releases) with the call as JSON on stdin. The hook asks a running
+rtk-lsp server (found through its discovery file) for a plan of the prompt and answers
+with the prompt rewritten as: marker line, the plan's Markdown `context`, end marker, the
+original prompt. Unlike the reference's `rtk-mem-context.sh`:
+
+- one budget: the server fits the context into `--budget` tokens minus what the markers
+  cost, so the planned size is the injected size (the reference planned 2.4k tokens and
+  injected up to 30k);
+- one marker, emitted and checked by the same constant: a prompt that already carries it
+  (a nested task, a retried call) is passed through, never injected twice;
+- fail-open: no server, a server still indexing, a timeout, bad input or any error
+  means no output and exit 0, so the call goes on unchanged. It never computes a plan
+  itself: that would cost seconds of indexing inside Claude Code's hook timeout.
+
+`install(settings_path)` adds the hook to a Claude Code settings file (a backup is made
+first, and a second install changes nothing); `uninstall` removes exactly what it added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any
+
+MARKER = "<!-- rtk-lsp:context -->"
+END_MARKER = "<!-- /rtk-lsp:context -->"
+TOOLS = ("Task", "Agent")
+MATCHER = "Task|Agent"
+DEFAULT_BUDGET = 4000
+DEFAULT_DETAIL = "content"
+HOOK_TIMEOUT = 10  # seconds Claude Code gives the hook
+REQUEST_TIMEOUT = 6.0  # ours, inside that
+INDEX_WAIT = 2.0  # seconds the server may wait for a first index before we give up
+MAX_STDIN = 8 * 1024 * 1024
+MAX_TASK_CHARS = 6000  # of description + prompt: the head says what the task is
+MODULE = "rtk_lsp.hook"
+
+
+def _header(budget: int) -> str:
+    return (
+        f"{MARKER}\n"
+        f"The context below was planned by rtk-lsp for this task within {budget} tokens: the files and "
+        "symbols most likely to matter, best first. Start there; read more only if it is not enough.\n\n"
+    )
+
+
+def _footer() -> str:
+    return f"\n{END_MARKER}\n\n"
+
+
+def inject(payload: Any, budget: int, detail: str, cwd: str | None = None) -> dict[str, Any] | None:
+    """The hook's answer for one PreToolUse payload, or None to let the call through unchanged."""
+    from rtk_lsp.plan.request import PlanRequest
+    from rtk_lsp.server.discovery import plan_via_running_server
+    from rtk_lsp.tokens import estimate_tokens
+
+    if not isinstance(payload, dict) or payload.get("tool_name") not in TOOLS:
+        return None
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_input, dict):
+        return None
+    prompt = tool_input.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip() or MARKER in prompt:
+        return None
+    description = tool_input.get("description")
+    task = "\n".join(t for t in (description, prompt) if isinstance(t, str) and t.strip())[:MAX_TASK_CHARS]
+    where = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    root = where or cwd or os.getcwd()
+    header, footer = _header(budget), _footer()
+    room = budget - estimate_tokens(header + footer)
+    if room < 64:
+        return None
+    result = plan_via_running_server(
+        root, PlanRequest(task.strip(), room, detail), timeout=REQUEST_TIMEOUT, wait=INDEX_WAIT
+    )
+    if result is None or not result.get("selected"):
+        return None
+    context = result.get("context")
+    if not isinstance(context, str) or not context.strip():
+        return None
+    updated = dict(tool_input)
+    updated["prompt"] = header + context.rstrip("\n") + "\n" + footer + prompt
+    return {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "allow",
+            "permissionDecisionReason": (
+                f"rtk-lsp: added a context plan of {len(result['selected'])} files "
+                f"(~{result.get('budget_report', {}).get('estimated_used', '?')} tokens)"
+            ),
+            "updatedInput": updated,
+        }
+    }
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The hook process: stdin in, maybe one JSON object out, always exit 0."""
+    try:
+        args = _run_parser().parse_args(argv)
+        raw = sys.stdin.buffer.read(MAX_STDIN + 1)
+        if len(raw) > MAX_STDIN:
+            return 0
+        answer = inject(json.loads(raw), args.budget, args.detail)
+        if answer is not None:
+            sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+            sys.stdout.flush()
+    except BaseException as exc:  # fail-open, whatever happened (argparse exits included)
+        if os.environ.get("RTK_LSP_HOOK_DEBUG"):
+            print(f"rtk-lsp hook: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 0
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse hook")
+    p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="tokens for the whole injected block")
+    p.add_argument("--detail", choices=("paths", "symbols", "content"), default=DEFAULT_DETAIL)
+    return p
+
+
+# ---- install / uninstall -----------------------------------------------------------------------
+
+
+def default_settings_path() -> str:
+    return os.path.join(os.path.expanduser("~"), ".claude", "settings.json")
+
+
+def hook_command(
+    budget: int = DEFAULT_BUDGET, detail: str = DEFAULT_DETAIL, python: str | None = None
+) -> str:
+    # This interpreter: it is the one that has rtk_lsp installed.
+    exe = python or sys.executable
+    return f"{shlex.quote(exe)} -m {MODULE} --budget {budget} --detail {detail}"
+
+
+def _is_ours(entry: Any) -> bool:
+    command = entry.get("command") if isinstance(entry, dict) else None
+    return isinstance(command, str) and (f"-m {MODULE}" in command or "rtk-context" in command)
+
+
+def _without_ours(settings: dict[str, Any]) -> dict[str, Any]:
+    out = _copy(settings)
+    hooks = out.get("hooks")
+    if not _ours(settings) or not isinstance(hooks, dict):
+        return out  # nothing of ours: the user's file stays exactly as it was
+    groups = []
+    for group in hooks["PreToolUse"]:
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+            kept = [h for h in group["hooks"] if not _is_ours(h)]
+            if not kept and group["hooks"]:
+                continue  # a group that held only our hook goes with it
+            group = {**group, "hooks": kept}
+        groups.append(group)
+    if groups:
+        hooks["PreToolUse"] = groups
+    else:
+        del hooks["PreToolUse"]
+        if not hooks:
+            del out["hooks"]
+    return out
+
+
+def _copy(settings: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(settings))
+    return out
+
+
+def _ours(settings: dict[str, Any]) -> list[tuple[Any, Any]]:
+    hooks = settings.get("hooks")
+    groups = hooks.get("PreToolUse") if isinstance(hooks, dict) else None
+    if not isinstance(groups, list):
+        return []
+    return [
+        (group.get("matcher"), entry)
+        for group in groups
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+        for entry in group["hooks"]
+        if _is_ours(entry)
+    ]
+
+
+def _with_ours(settings: dict[str, Any], command: str) -> dict[str, Any]:
+    entry = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT}
+    if _ours(settings) == [(MATCHER, entry)]:
+        return _copy(settings)  # already there, wherever the user moved it
+    out = _without_ours(settings)
+    hooks = out.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise ValueError('the settings\' "hooks" is not an object')
+    groups = hooks.setdefault("PreToolUse", [])
+    if not isinstance(groups, list):
+        raise ValueError('the settings\' "hooks.PreToolUse" is not a list')
+    groups.append({"matcher": MATCHER, "hooks": [entry]})
+    return out
+
+
+def _load(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    data = json.loads(text) if text.strip() else {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} does not hold a JSON object")
+    return data
+
+
+def _save(path: str, data: dict[str, Any]) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    mode = 0o600
+    with contextlib.suppress(OSError):
+        mode = os.stat(path).st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _backup(path: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = f"{path}.rtk-backup-{stamp}"
+    n = 1
+    while os.path.exists(backup):
+        n += 1
+        backup = f"{path}.rtk-backup-{stamp}-{n}"
+    shutil.copy2(path, backup)
+    return backup
+
+
+def update_settings(path: str, *, command: str | None, uninstall: bool = False) -> tuple[bool, str | None]:
+    """Install (or with `uninstall`, remove) the hook in a settings file.
+
+    Returns (changed, backup path). Nothing is written when nothing changes. Raises
+    ValueError for a settings file that is not a JSON object (it is left untouched).
+    """
+    current = _load(path)
+    base = current if current is not None else {}
+    if uninstall:
+        wanted = _without_ours(base)
+    else:
+        assert command is not None
+        wanted = _with_ours(base, command)
+    if wanted == base:
+        return False, None
+    backup = _backup(path) if current is not None else None
+    _save(path, wanted)
+    return True, backup
+
+
+def cmd_install_hook(args: argparse.Namespace) -> int:
+    path = os.path.expanduser(args.settings or default_settings_path())
+    command = None if args.uninstall else (args.command or hook_command(args.budget, args.detail))
+    try:
+        changed, backup = update_settings(path, command=command, uninstall=args.uninstall)
+    except (ValueError, OSError) as exc:
+        print(f"rtk-lsp: error: {path}: {exc}", file=sys.stderr)
+        return 1
+    if not changed:
+        print(f"{path}: {'no rtk-lsp hook to remove' if args.uninstall else 'hook already installed'}")
+        return 0
+    if backup:
+        print(f"backed up {path} to {backup}")
+    if args.uninstall:
+        print(f"removed the rtk-lsp hook from {path}")
+    else:
+        print(f"installed the rtk-lsp PreToolUse hook ({MATCHER}) in {path}")
+        print(f"  command: {command}")
+        print("  it injects context only while an rtk-lsp server runs (rtk-lsp serve, or an editor's)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())
