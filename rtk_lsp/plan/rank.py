@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from rtk_lsp.index.history import History
-from rtk_lsp.index.languages import CONFIG_LANGUAGES, DOC_LANGUAGES, SOURCE_LANGUAGES
+from rtk_lsp.index.languages import CONFIG_LANGUAGES, DOC_LANGUAGES, PARSED, SOURCE_LANGUAGES
 from rtk_lsp.index.lexical import FIELDS, LexicalIndex
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.plan import weights as W
@@ -40,6 +40,8 @@ def file_class(rec: FileRecord) -> str:
         return "doc"
     if rec.language in CONFIG_LANGUAGES:
         return "config"
+    if path.endswith((".pyi", ".d.ts")):
+        return "declaration"
     if _EXAMPLE_PATH.search(path):
         return "example"
     if rec.language in SOURCE_LANGUAGES:
@@ -72,7 +74,10 @@ class Derived:
     """Lookups computed once per snapshot and shared by every plan on it."""
 
     def __init__(self, files: Mapping[str, FileRecord]) -> None:
-        self.text = {p: r for p, r in files.items() if r.is_text}
+        # Text files, and source files too big to read: their path and history still place them.
+        self.text = {
+            p: r for p, r in files.items() if r.is_text or (r.kind == "large" and r.language in PARSED)
+        }
         self.classes = {p: file_class(r) for p, r in self.text.items()}
         # definitions by the first word of a multi-word name, and single-word names by lowercase
         self.multi_word: dict[str, list[tuple[str, Symbol, tuple[str, ...]]]] = {}
@@ -385,6 +390,9 @@ def rank(
         feats = {name: round(values.get(p, 0.0), 4) for name, values in signals.items()}
         feats["structure"] = mult[d.classes[p]]
         reasons, sources = _explain(p, feats, paths, matched, linked, co, similar, history, d.classes[p], lex)
+        rec = text_files[p]
+        if rec.kind == "large":
+            reasons.append(f"{rec.size // 1024} KiB: too large to index its text; placed by path and history")
         ranked.append(Ranked(p, score, feats, reasons, sources, matched.get(p, {})))
     return ranked, len(scored)
 

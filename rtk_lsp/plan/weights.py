@@ -30,6 +30,7 @@ STRUCTURE = MappingProxyType(
         "test": 0.45,  # test files, unless the task is about tests
         "doc": 0.5,  # Markdown/reST/text, unless the task is about docs
         "config": 0.6,  # TOML/YAML/JSON/INI
+        "declaration": 0.6,  # .pyi / .d.ts: declarations mirror the code that changes
         "example": 0.6,  # examples/, fixtures/, benchmarks/, testdata/
         "vendored": 0.3,  # third_party/, vendored copies
         "other": 0.7,  # text files of unknown type
