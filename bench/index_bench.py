@@ -75,7 +75,11 @@ def phase_warm(root: str) -> dict[str, object]:
     warm = time.perf_counter() - t0
     own, _ = _peak_mb()
     # one-file edit: the editor/watcher path (targeted) and the full re-scan path
-    target = next(p for p, r in sorted(snap.files.items()) if r.facts.symbols and r.size > 2000)
+    # a busy source file: the most definitions among files under 200 KB
+    target = max(
+        (p for p, r in snap.files.items() if r.size < 200_000),
+        key=lambda p: (len(snap.files[p].facts.symbols), p),
+    )
     path = os.path.join(root, target)
     with open(path, "rb") as f:
         original = f.read()

@@ -35,6 +35,18 @@ class Graph:
     _neighbour_cache: dict[str, list[tuple[str, float]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # the import resolver of this graph's file set, reused while no file is added or removed
+    _resolver: list[tuple[str, ImportResolver]] = field(default_factory=list, compare=False, repr=False)
+
+    def resolver_for(
+        self, records: Mapping[str, FileRecord], go_module: str, same_files: bool
+    ) -> ImportResolver:
+        if same_files and self._resolver and self._resolver[0][0] == go_module:
+            return self._resolver[0][1]
+        files = ((p, r.language, r.facts.package) for p, r in records.items())
+        resolver = ImportResolver(files, go_module=go_module)
+        self._resolver[:] = [(go_module, resolver)]
+        return resolver
 
     @property
     def import_edges(self) -> int:
@@ -89,14 +101,18 @@ class Graph:
                 else:
                     by_file[path] = n
         frozen_defs = {k: frozenset(v) for k, v in defs.items()}
-        imports_out = _resolve_all(records, records.keys(), go_module)
+        resolver = ImportResolver(
+            ((p, r.language, r.facts.package) for p, r in records.items()), go_module=go_module
+        )
+        imports_out = _resolve_all(resolver, records, records.keys())
         calls_out = {}
         for path, rec in records.items():
             edges = _call_edges(path, rec, frozen_defs, imports_out.get(path, ()))
             if edges:
                 calls_out[path] = edges
+        imports_in, calls_in = _reverse_sets(imports_out), _reverse_weights(calls_out)
         return cls(
-            frozen_defs, refs, imports_out, calls_out, _reverse_sets(imports_out), _reverse_weights(calls_out)
+            frozen_defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
         )
 
     def updated(
@@ -138,15 +154,18 @@ class Graph:
             for name in new_defs - old_defs:
                 defs[name] = defs.get(name, frozenset()) | {path}
                 touched_names.add(name)
-            if before:
-                for name in before.facts.refs:
+            # only names whose count changed: a comment edit to a big file touches none
+            old_refs = before.facts.refs if before else {}
+            new_refs = after.facts.refs if after else {}
+            for name in old_refs:
+                if name not in new_refs:
                     m = ref_map(name)
                     m.pop(path, None)
                     if not m:
                         del refs[name]
                         copied.discard(name)
-            if after:
-                for name, n in after.facts.refs.items():
+            for name, n in new_refs.items():
+                if old_refs.get(name) != n:
                     ref_map(name)[path] = n
 
         imports_out = dict(self.imports_out)
@@ -157,7 +176,8 @@ class Graph:
         files_changed = old.keys() != new.keys()
         to_resolve = new.keys() if files_changed else changed & new.keys()
         import_dirty: set[str] = set()
-        for path, targets in _resolve_all(new, to_resolve, go_module, keep_empty=True).items():
+        resolver = self.resolver_for(new, go_module, same_files=not files_changed)
+        for path, targets in _resolve_all(resolver, new, to_resolve, keep_empty=True).items():
             if imports_out.get(path, ()) != targets:
                 import_dirty.add(path)
             if targets:
@@ -181,18 +201,17 @@ class Graph:
 
         imports_in = _patch_reverse_sets(self.imports_in, self.imports_out, imports_out, gone | import_dirty)
         calls_in = _patch_reverse_weights(self.calls_in, self.calls_out, calls_out, gone | redo)
-        return Graph(defs, refs, imports_out, calls_out, imports_in, calls_in)
+        return Graph(
+            defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
+        )
 
 
 def _resolve_all(
-    records: Mapping[str, FileRecord], paths: Iterable[str], go_module: str, keep_empty: bool = False
+    resolver: ImportResolver,
+    records: Mapping[str, FileRecord],
+    paths: Iterable[str],
+    keep_empty: bool = False,
 ) -> dict[str, tuple[str, ...]]:
-    paths = list(paths)
-    if not paths:
-        return {}
-    resolver = ImportResolver(
-        ((p, r.language, r.facts.package) for p, r in records.items()), go_module=go_module
-    )
     out: dict[str, tuple[str, ...]] = {}
     for path in paths:
         rec = records[path]

@@ -64,7 +64,11 @@ class LexicalIndex:
         return len(self.lengths["path"])
 
     def updated(self, removed: Iterable[FileRecord], added: Iterable[FileRecord]) -> LexicalIndex:
-        """A new index without `removed` and with `added` (pass a changed file in both)."""
+        """A new index without `removed` and with `added` (pass a changed file in both).
+
+        Only posting lists whose entry for a file actually changes are copied: an edit
+        to one line of a big file touches a handful of terms, not all of its terms.
+        """
         postings = {f: dict(self.postings[f]) for f in FIELDS}
         lengths = {f: dict(self.lengths[f]) for f in FIELDS}
         totals = dict(self.totals)
@@ -79,26 +83,30 @@ class LexicalIndex:
             assert isinstance(p, dict)
             return p
 
-        for rec in removed:
-            if not rec.is_text or rec.rel_path not in lengths["path"]:
-                continue
-            for field, counts in field_terms(rec).items():
-                for term in counts:
-                    p = plist(field, term)
-                    p.pop(rec.rel_path, None)
-                    if not p:
-                        del postings[field][term]
-                        copied[field].discard(term)
-                totals[field] -= lengths[field].pop(rec.rel_path, 0)
-        for rec in added:
-            if not rec.is_text:
-                continue
-            for field, counts in field_terms(rec).items():
-                for term, tf in counts.items():
-                    plist(field, term)[rec.rel_path] = tf
-                n = sum(counts.values())
-                lengths[field][rec.rel_path] = n
-                totals[field] += n
+        before_terms = {
+            r.rel_path: field_terms(r) for r in removed if r.is_text and r.rel_path in lengths["path"]
+        }
+        after_terms = {r.rel_path: field_terms(r) for r in added if r.is_text}
+        empty: dict[str, dict[str, int]] = {f: {} for f in FIELDS}
+        for path in before_terms.keys() | after_terms.keys():
+            old, new = before_terms.get(path, empty), after_terms.get(path, empty)
+            for field in FIELDS:
+                old_counts, new_counts = old[field], new[field]
+                for term in old_counts:
+                    if term not in new_counts:
+                        p = plist(field, term)
+                        p.pop(path, None)
+                        if not p:
+                            del postings[field][term]
+                            copied[field].discard(term)
+                for term, tf in new_counts.items():
+                    if old_counts.get(term) != tf:
+                        plist(field, term)[path] = tf
+                totals[field] -= lengths[field].pop(path, 0)
+                if path in after_terms:
+                    n = sum(new_counts.values())
+                    lengths[field][path] = n
+                    totals[field] += n
         return LexicalIndex(postings, lengths, totals)
 
     def idf(self, field: str, term: str) -> float:

@@ -1,10 +1,10 @@
 """Extract definitions, references, imports and the package of one source file.
 
 One compiled tree-sitter query per language does all the matching in C; Python
-only touches the captured nodes. Reference identifiers are by far the most
-numerous captures, so their loop is kept to a couple of attribute reads, and
-line numbers are only computed for the few positions that end up in
-`ref_lines`.
+only touches the captured nodes. Captures are sorted by start byte where order
+matters (tree-sitter does not return them in document order). Reference
+identifiers are by far the most numerous captures, so their loop is kept to a
+few attribute reads and everything else is done once per distinct name.
 
 `extract` runs inside indexing worker processes on a cold start, so grammars,
 parsers and queries are built lazily, once per language per process.
@@ -356,24 +356,19 @@ def _c_typedef(node: Node, src: bytes) -> Iterable[_Def]:
 
 def _py_imports(node: Node, src: bytes) -> list[Import]:
     line = node.start_point.row + 1
-
-    def original(n: Node) -> str:
-        if n.type == "aliased_import":
-            inner = n.child_by_field_name("name")
-            return _text(inner, src) if inner is not None else ""
-        return _squash(_text(n, src))
-
+    names = []
+    for n in node.children_by_field_name("name"):
+        if n.type == "aliased_import":  # `x as y` imports x
+            n = n.child_by_field_name("name") or n
+        names.append(_squash(_text(n, src)))
     if node.type == "import_statement":
-        return [Import(original(n), (), line) for n in node.children_by_field_name("name")]
-    if node.type == "import_from_statement":
-        module = node.child_by_field_name("module_name")
-        if module is None:
-            return []
-        names = tuple(original(n) for n in node.children_by_field_name("name"))
-        if any(c.type == "wildcard_import" for c in node.children):
-            names = ("*",)
-        return [Import(_squash(_text(module, src)), names, line)]
-    return []  # `from __future__ import ...` names no module
+        return [Import(name, (), line) for name in names]
+    module = node.child_by_field_name("module_name")
+    if module is None:
+        return []
+    if not names and any(c.type == "wildcard_import" for c in node.children):
+        names = ["*"]
+    return [Import(_squash(_text(module, src)), tuple(names), line)]
 
 
 def _js_imports(node: Node, src: bytes) -> list[Import]:
@@ -880,13 +875,23 @@ def extract(rel_path: str, language: str, source: bytes) -> FileFacts:
     return acc.facts()
 
 
+@dataclass(slots=True)
+class _File:
+    """Per-file state shared by the extraction phases."""
+
+    spec: _Spec
+    src: bytes
+    acc: _Acc
+    # Start bytes of identifiers that are not uses: definition names, keyword
+    # argument names, the names spelled out in imports and package clauses.
+    skip: set[int]
+
+
 def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
     spec = compiled.spec
     tree = compiled.parser.parse(src)
     captures = QueryCursor(compiled.query).captures(tree.root_node)
-    # Start bytes of identifiers that are not uses: definition names, keyword
-    # argument names, the names spelled out in imports and package clauses.
-    skip: set[int] = {n.start_byte for n in captures.get("skip", ())}
+    f = _File(spec, src, acc, skip={n.start_byte for n in captures.get("skip", ())})
 
     # Each phase is guarded on its own: a surprise in one construct costs that
     # phase's remaining results, not the whole file.
@@ -898,17 +903,18 @@ def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
             acc.imports.extend(spec.imports(node, src))
             if spec.refs_in_imports:
                 for n in QueryCursor(compiled.query).captures(node).get("ref", ()):
-                    skip.add(n.start_byte)
+                    f.skip.add(n.start_byte)
     except Exception:
         log.debug("imports failed", exc_info=True)
     try:
-        _definitions(spec, captures, src, acc, skip)
+        _definitions(f, captures)
     except Exception:
         log.debug("definitions failed", exc_info=True)
-    _references(captures.get("ref", ()), src, acc, skip, spec.stop_names)
+    _references(f, captures.get("ref", ()))
 
 
-def _definitions(spec: _Spec, captures: dict[str, list[Node]], src: bytes, acc: _Acc, skip: set[int]) -> None:
+def _definitions(f: _File, captures: dict[str, list[Node]]) -> None:
+    spec, src, skip = f.spec, f.src, f.skip
     found: list[tuple[int, int, int, Node, str | _Handler]] = []
     for cap, nodes in captures.items():
         how = spec.defs.get(cap[4:]) if cap.startswith("def.") else None
@@ -920,7 +926,7 @@ def _definitions(spec: _Spec, captures: dict[str, list[Node]], src: bytes, acc: 
     found.sort()
 
     # Containment is decided with a stack over definitions in document order
-    # rather than by walking parents (tree-sitter finds a parent from the root).
+    # rather than by walking each definition's ancestors.
     # A frame is (end byte, role for what is inside, name); the bottom one is the file.
     stack: list[tuple[float, int, str]] = [(float("inf"), _MODULE, "")]
     for start, neg_end, _, node, how in found:
@@ -936,7 +942,7 @@ def _definitions(spec: _Spec, captures: dict[str, list[Node]], src: bytes, acc: 
             defs = [_Def(_clean_name(text) if spec.clean_names else text, how, name)] if text else []
         else:
             defs = list(how(node, src))
-        emitted = ""
+        emitted = owner_name = ""
         for d in defs:
             if d.name_node is not None:
                 skip.add(d.name_node.start_byte)
@@ -947,12 +953,13 @@ def _definitions(spec: _Spec, captures: dict[str, list[Node]], src: bytes, acc: 
                 kind = "method"
             if kind == "method" and not parent:
                 continue  # an object-literal method, not part of a type
-            emitted = emitted or kind
-            acc.symbols.append(_symbol(spec, node, src, d.name, kind, parent))
+            if not emitted:
+                emitted, owner_name = kind, d.name
+            f.acc.symbols.append(_symbol(f, node, d.name, kind, parent))
         if emitted in _CLASS_LIKE:
-            stack.append((-neg_end, _MEMBER, defs[0].name))
+            stack.append((-neg_end, _MEMBER, owner_name))
         elif emitted == "module":
-            stack.append((-neg_end, _MODULE, defs[0].name))
+            stack.append((-neg_end, _MODULE, owner_name))
         elif emitted == "type" or (how == "module" and not defs):
             # a typedef around a struct, an anonymous namespace: not a container
             stack.append((-neg_end, role, owner))
@@ -975,14 +982,15 @@ def _outer(spec: _Spec, node: Node) -> Node:
 _PY_DOCUMENTED = frozenset({"function", "method", "class"})
 
 
-def _symbol(spec: _Spec, node: Node, src: bytes, name: str, kind: str, parent: str) -> Symbol:
+def _symbol(f: _File, node: Node, name: str, kind: str, parent: str) -> Symbol:
+    spec, src = f.spec, f.src
     outer = _outer(spec, node) if spec.wrappers else node
     body = node.child_by_field_name("body")
     header_end = body.start_byte if body is not None else -1
     if spec.python_docstrings:
         doc = _docstring(body, src) if kind in _PY_DOCUMENTED and body is not None else ""
         header_start = node.start_byte  # the `def` line, not the first decorator
-        if body is not None:
+        if body is not None and src.find(b"#", header_start, header_end) >= 0:
             # `def f():  # comment` keeps the comment between the colon and the body
             before = body.prev_sibling
             while before is not None and before.type == "comment":
@@ -1046,17 +1054,14 @@ def _docstring(body: Node, src: bytes) -> str:
     string = _child(first, 0)
     if string is None or string.type != "string":
         return ""
-    raw = src[string.start_byte : min(string.end_byte, string.start_byte + 4096)].decode("utf-8", "replace")
+    # the first non-blank line is all that is kept: no need to decode a long docstring
+    raw = src[string.start_byte : min(string.end_byte, string.start_byte + 1024)].decode("utf-8", "replace")
     raw = raw.lstrip("rRbBuUfF")
     quote = raw[:3] if raw[:3] in ('"""', "'''") else raw[:1]
     raw = raw[len(quote) :]
     if raw.endswith(quote):
         raw = raw[: -len(quote)]
-    for line in raw.splitlines():
-        line = line.strip()
-        if line:
-            return line[:MAX_DOC]
-    return ""
+    return raw.lstrip().partition("\n")[0].strip()[:MAX_DOC]
 
 
 def _leading_comment(spec: _Spec, outer: Node, src: bytes) -> str:
@@ -1075,9 +1080,8 @@ def _leading_comment(spec: _Spec, outer: Node, src: bytes) -> str:
         if gap > 0:
             # JSDoc / Javadoc blocks are sometimes kept one blank line away; a
             # file's first comment is more likely a licence header than a doc
-            if run or gap > 1 or prev.start_point[0] == 0 or not src.startswith(b"/**", prev.start_byte):
-                break
-            run.append(prev)
+            if not run and gap == 1 and prev.start_point[0] > 0 and src.startswith(b"/**", prev.start_byte):
+                run.append(prev)
             break
         before = prev.prev_sibling
         if (
@@ -1111,25 +1115,25 @@ def _strip_comment_marker(line: str) -> str:
     return line.strip()
 
 
-def _references(nodes: Iterable[Node], src: bytes, acc: _Acc, skip: set[int], stop: frozenset[str]) -> None:
+def _references(f: _File, nodes: Iterable[Node]) -> None:
+    src, skip, stop = f.src, f.skip, f.spec.stop_names
     # The hot loop: one iteration per identifier in the file, kept minimal.
     where: dict[bytes, list[int]] = {}
     get = where.get
     for n in nodes:
-        start = n.start_byte
-        if start in skip:
+        start, end = n.start_byte, n.end_byte
+        # one-letter names (`i`, `x`) are common and never kept: drop them first
+        if end - start < 2 or start in skip:
             continue
-        key = src[start : n.end_byte]
+        key = src[start:end]
         rows = get(key)
         if rows is None:
             where[key] = [n.start_point.row]
         else:
             rows.append(n.start_point.row)
 
-    refs, ref_lines = acc.refs, acc.ref_lines
+    refs, ref_lines = f.acc.refs, f.acc.ref_lines
     for key, rows in sorted(where.items()):
-        if len(key) < 2:
-            continue
         name = key.decode("utf-8", "replace")
         if len(name) < 2 or name in stop:
             continue

@@ -184,7 +184,8 @@ class ImportResolver:
 
     def _py_relative(self, base: str, dotted: str) -> str | None:
         stem = _join(base, dotted.replace(".", "/"))
-        modules = (f"{stem}.py", f"{stem}.pyi") if dotted else ()  # `from . import x`: the package itself
+        # `from . import x` with no module part names the package itself
+        modules: tuple[str, ...] = (f"{stem}.py", f"{stem}.pyi") if dotted else ()
         for candidate in (*modules, _join(stem, "__init__.py"), _join(stem, "__init__.pyi")):
             if candidate in self._paths:
                 return candidate
