@@ -25,7 +25,6 @@ import json
 import os
 import random
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -34,6 +33,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from rtk_lsp.server.serve import raise_nofile_limit
 
 TEMPLATES = (
     "fix the bug in {a} when {b} is empty",
@@ -45,15 +48,6 @@ TEMPLATES = (
     "{a} is slow on large inputs",
     "handle a missing {b} in {a}",
 )
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY:
-        hard = max(soft, 1 << 20)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def rss_mb(pid: int) -> float:
@@ -233,7 +227,7 @@ def main() -> int:
     args = p.parse_args()
 
     repo = Path(args.repo).resolve()
-    nofile = raise_nofile()
+    nofile = raise_nofile_limit()
     tmp = Path(tempfile.mkdtemp(prefix="rtk-http-load-"))
     (tmp / "run").mkdir(mode=0o700)
     env = {**os.environ, "RTK_LSP_CACHE_DIR": str(tmp / "cache"), "XDG_RUNTIME_DIR": str(tmp / "run")}

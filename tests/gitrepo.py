@@ -57,73 +57,19 @@ class GitRepo:
         return self.git("rev-parse", "HEAD")
 
 
-INVOICE = '''"""Invoices and their totals."""
-
-from billing.tax import tax_for
-
-
-class InvoiceCalculator:
-    """Computes invoice totals."""
-
-    def __init__(self, lines):
-        self.lines = lines
-
-    def subtotal(self):
-        return sum(line.price * line.qty for line in self.lines)
-
-    def apply_discount(self, pct):
-        """Apply a percentage discount, rounded to cents."""
-        return round(self.subtotal() * (1 - pct / 100), 2)
-
-    def total(self, region):
-        return self.apply_discount(0) + tax_for(region, self.subtotal())
-'''
-
-TAX = '''"""Regional tax rates."""
-
-RATES = {"eu": 0.2, "us": 0.07}
-
-
-def tax_for(region, amount):
-    """Tax owed on an amount in a region."""
-    return amount * RATES.get(region, 0.0)
-'''
-
-PROFILE = '''"""User profiles."""
-
-
-class Profile:
-    def __init__(self, name, email):
-        self.name = name
-        self.email = email
-
-    def display_name(self):
-        return self.name.title()
-'''
-
-STRINGS = """def slugify(text):
-    return "-".join(text.lower().split())
-
-
-def truncate(text, width):
-    return text if len(text) <= width else text[: width - 1] + "..."
-"""
+# The example workspace shipped in the repository doubles as the tests' small project.
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
+TAX = (EXAMPLE / "billing/tax.py").read_text()
 
 
 def make_billing_repo(root: Path) -> GitRepo:
     """A small Python project with a known answer: discount tasks belong to billing/invoice.py."""
     repo = GitRepo(root)
-    repo.commit(
-        "initial project",
-        {
-            "billing/__init__.py": "",
-            "billing/invoice.py": INVOICE,
-            "billing/tax.py": TAX,
-            "users/__init__.py": "",
-            "users/profile.py": PROFILE,
-            "utils/strings.py": STRINGS,
-            "README.md": "# Shop\n\nInvoices, taxes and user profiles.\n",
-        },
-    )
+    files = {
+        p.relative_to(EXAMPLE).as_posix(): p.read_text()
+        for p in EXAMPLE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    repo.commit("initial project", files)
     repo.commit("tax: add US rate", {"billing/tax.py": TAX.replace('"us": 0.07', '"us": 0.08')})
     return repo
