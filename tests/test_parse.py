@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from rtk_lsp.index.parse import LANGUAGES, MAX_REF_LINES, extract
@@ -942,6 +944,14 @@ def test_extraction_is_deterministic() -> None:
     assert list(first.refs) == sorted(first.refs)
     assert first.to_wire() == second.to_wire()
     assert FileFacts.from_wire(first.to_wire()) == first
+
+
+def test_concurrent_threads_agree_with_sequential_runs() -> None:
+    jobs = [("python", PYTHON), ("typescript", TYPESCRIPT), ("rust", RUST), ("go", GO)] * 6
+    expected = [extract("f", lang, src.encode()) for lang, src in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda job: extract("f", job[0], job[1].encode()), jobs))
+    assert got == expected
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import importlib
 import keyword
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
@@ -93,6 +94,9 @@ class _Compiled:
     parser: Parser
     query: Query
     spec: _Spec
+    # A Parser must not parse two files at once. Today parse() holds the GIL, so
+    # this never waits; it keeps threads safe should a release stop doing so.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(slots=True)
@@ -889,7 +893,8 @@ class _File:
 
 def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
     spec = compiled.spec
-    tree = compiled.parser.parse(src)
+    with compiled.lock:
+        tree = compiled.parser.parse(src)
     captures = QueryCursor(compiled.query).captures(tree.root_node)
     f = _File(spec, src, acc, skip={n.start_byte for n in captures.get("skip", ())})
 
