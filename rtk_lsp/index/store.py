@@ -26,8 +26,26 @@ log = logging.getLogger(__name__)
 
 # Bump when the shape of stored rows or the extraction logic changes: old rows are then rebuilt.
 SCHEMA_VERSION = 4
+
+
+def _extractor_digest() -> str:
+    """A digest of the code that turns files into rows: any change to it invalidates stored rows."""
+    from rtk_lsp import text
+    from rtk_lsp.index import analyze, languages, parse, scan
+
+    h = hashlib.sha1()
+    for module in (analyze, languages, parse, scan, text):
+        path = module.__file__
+        if path:
+            with open(path, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()[:12]
+
+
 # marshal's format is tied to the interpreter; a different one rebuilds rather than misreads.
-_FORMAT = f"{SCHEMA_VERSION}:{marshal.version}:{sys.version_info[0]}.{sys.version_info[1]}"
+_FORMAT = (
+    f"{SCHEMA_VERSION}:{marshal.version}:{sys.version_info[0]}.{sys.version_info[1]}:{_extractor_digest()}"
+)
 EVENTS_MAX_AGE_S = 7 * 24 * 3600
 EVENTS_MAX_ROWS = 5000
 
