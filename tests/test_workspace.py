@@ -383,3 +383,24 @@ def test_overlay_can_be_set_while_a_refresh_holds_the_lock(tmp_path: Path) -> No
     t.join(10)
     snap = ws.refresh(paths=[])
     assert {s.name for s in snap.files["users/profile.py"].facts.symbols} == {"vip"}
+
+
+def test_warm_restart_reuses_stored_graph_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtk_lsp.index import graph as graph_module
+
+    repo = make_billing_repo(tmp_path / "shop")
+    ws, _ = build(repo.root)
+    ws.close()
+    repo.write(
+        "utils/strings.py",
+        "from billing.tax import tax_for\n\n\ndef taxed(x):\n    return tax_for('eu', x)\n",
+    )
+
+    def no_full_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the warm path rebuilt the whole graph")
+
+    monkeypatch.setattr(graph_module.Graph, "build", classmethod(no_full_build))
+    _, warm = build(repo.root)
+    assert warm.graph.imports_out["utils/strings.py"] == ("billing/tax.py",)
+    monkeypatch.undo()
+    assert_consistent(warm)

@@ -11,16 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtk_lsp.index.resolve import ImportResolver
 from rtk_lsp.model import FileRecord
 
 MAX_AMBIGUOUS_DEFS = 4  # beyond this many defining files a name is too common to mean an edge
 MIN_NAME_LEN = 3
-
-
-def _dir(path: str) -> str:
-    return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
 @dataclass(frozen=True)
@@ -89,30 +86,36 @@ class Graph:
 
     @classmethod
     def build(cls, records: Mapping[str, FileRecord], go_module: str = "") -> Graph:
-        defs: dict[str, set[str]] = {}
-        refs: dict[str, dict[str, int]] = {}
-        for path, rec in records.items():
-            for sym in rec.facts.symbols:
-                defs.setdefault(sym.name, set()).add(path)
-            for name, n in rec.facts.refs.items():
-                by_file = refs.get(name)
-                if by_file is None:
-                    refs[name] = {path: n}
-                else:
-                    by_file[path] = n
-        frozen_defs = {k: frozenset(v) for k, v in defs.items()}
-        resolver = ImportResolver(
-            ((p, r.language, r.facts.package) for p, r in records.items()), go_module=go_module
-        )
+        defs, refs = _index_names(records)
+        files = ((p, r.language, r.facts.package) for p, r in records.items())
+        resolver = ImportResolver(files, go_module=go_module)
         imports_out = _resolve_all(resolver, records, records.keys())
         calls_out = {}
+        same_dir = _SameDir(defs)
         for path, rec in records.items():
-            edges = _call_edges(path, rec, frozen_defs, imports_out.get(path, ()))
+            edges = _call_edges(path, rec, defs, imports_out.get(path, ()), same_dir)
             if edges:
                 calls_out[path] = edges
         imports_in, calls_in = _reverse_sets(imports_out), _reverse_weights(calls_out)
         return cls(
-            frozen_defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
+            defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
+        )
+
+    def edges_wire(self) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, float]]]:
+        """The costly part of a graph, as builtins, for the store."""
+        return dict(self.imports_out), {k: dict(v) for k, v in self.calls_out.items()}
+
+    @classmethod
+    def from_edges(cls, records: Mapping[str, FileRecord], wire: Any) -> Graph:
+        """A graph of `records` from stored edges (the caller checked they belong to these records)."""
+        imports_raw: dict[str, Any]
+        calls_raw: dict[str, dict[str, float]]
+        imports_raw, calls_raw = wire
+        imports_out = {k: tuple(v) for k, v in imports_raw.items()}
+        calls_out: dict[str, dict[str, float]] = dict(calls_raw)
+        defs, refs = _index_names(records)
+        return cls(
+            defs, refs, imports_out, calls_out, _reverse_sets(imports_out), _reverse_weights(calls_out)
         )
 
     def updated(
@@ -192,8 +195,9 @@ class Graph:
         calls_out = dict(self.calls_out)
         for path in gone:
             calls_out.pop(path, None)
+        same_dir = _SameDir(defs)
         for path in redo:
-            edges = _call_edges(path, new[path], defs, imports_out.get(path, ()))
+            edges = _call_edges(path, new[path], defs, imports_out.get(path, ()), same_dir)
             if edges:
                 calls_out[path] = edges
             else:
@@ -204,6 +208,24 @@ class Graph:
         return Graph(
             defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
         )
+
+
+def _index_names(
+    records: Mapping[str, FileRecord],
+) -> tuple[dict[str, frozenset[str]], dict[str, dict[str, int]]]:
+    """Definitions by name and references by name over all files."""
+    defs: dict[str, set[str]] = {}
+    refs: dict[str, dict[str, int]] = {}
+    for path, rec in records.items():
+        for sym in rec.facts.symbols:
+            defs.setdefault(sym.name, set()).add(path)
+        for name, n in rec.facts.refs.items():
+            by_file = refs.get(name)
+            if by_file is None:
+                refs[name] = {path: n}
+            else:
+                by_file[path] = n
+    return {k: frozenset(v) for k, v in defs.items()}, refs
 
 
 def _resolve_all(
@@ -224,11 +246,38 @@ def _resolve_all(
     return out
 
 
+class _SameDir:
+    """Which of a name's defining files share a directory with a given file.
+
+    Names defined in many files (`__init__`, `String`) are asked about thousands of
+    times in one build; indexing their files by directory once keeps that linear.
+    """
+
+    def __init__(self, defs: Mapping[str, frozenset[str]]) -> None:
+        self.defs = defs
+        self.by_dir: dict[str, dict[str, set[str]]] = {}
+
+    def __call__(self, name: str, others: frozenset[str], here: str) -> set[str]:
+        if len(others) <= 16:
+            return {o for o in others if o.rpartition("/")[0] == here}
+        index = self.by_dir.get(name)
+        if index is None:
+            index = {}
+            for o in self.defs[name]:
+                index.setdefault(o.rpartition("/")[0], set()).add(o)
+            self.by_dir[name] = index
+        return index.get(here, set()) & others
+
+
 def _call_edges(
-    path: str, rec: FileRecord, defs: Mapping[str, frozenset[str]], imported: Iterable[str]
+    path: str,
+    rec: FileRecord,
+    defs: Mapping[str, frozenset[str]],
+    imported: Iterable[str],
+    same_dir: _SameDir,
 ) -> dict[str, float]:
     imported_set = set(imported)
-    here = _dir(path)
+    here = path.rpartition("/")[0]
     edges: dict[str, float] = {}
     for name, count in rec.facts.refs.items():
         if len(name) < MIN_NAME_LEN:
@@ -236,10 +285,10 @@ def _call_edges(
         cands = defs.get(name)
         if not cands:
             continue
-        others = cands - {path}
+        others = cands - {path} if path in cands else cands
         if not others:
             continue  # defined here only: a local use
-        targets = others & imported_set or {o for o in others if _dir(o) == here}
+        targets = (others & imported_set if imported_set else set()) or same_dir(name, others, here)
         if targets:
             share = 1.0 / len(targets)
         elif path in cands:

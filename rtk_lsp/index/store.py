@@ -53,6 +53,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS history (head TEXT PRIMARY KEY, created REAL NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     ms REAL NOT NULL);
@@ -102,6 +103,7 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("DELETE FROM files")
                 conn.execute("DELETE FROM history")
+                conn.execute("DELETE FROM derived")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (self.root,))
         return conn
@@ -181,6 +183,29 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
                 conn.executemany("DELETE FROM files WHERE path = ?", dels)
+
+        self._run(go, None)
+
+    # ---- derived data (the call graph's edges) -------------------------------------------------
+
+    def load_derived(self, key: str, fingerprint: str) -> Any:
+        """What `save_derived` stored under `key` for exactly this fingerprint, else None."""
+
+        def go(conn: sqlite3.Connection) -> Any:
+            row = conn.execute("SELECT fingerprint, data FROM derived WHERE key = ?", (key,)).fetchone()
+            return marshal.loads(row[1]) if row and row[0] == fingerprint else None
+
+        try:
+            return self._run(go, None)
+        except (ValueError, EOFError, TypeError):
+            return None
+
+    def save_derived(self, key: str, fingerprint: str, wire: Any) -> None:
+        data = marshal.dumps(wire)
+
+        def go(conn: sqlite3.Connection) -> None:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (key, fingerprint, data))
 
         self._run(go, None)
 

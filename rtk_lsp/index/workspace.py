@@ -8,6 +8,7 @@ cold start, then from the file system and git) and publishes an immutable
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -144,6 +145,15 @@ def read_head(root: str) -> str | None:
     return None
 
 
+def files_fingerprint(files: Mapping[str, FileRecord], go_module: str) -> str:
+    """Identifies a set of file contents: derived data stored for it is valid for it only."""
+    h = hashlib.sha1(go_module.encode())
+    for path in sorted(files):
+        rec = files[path]
+        h.update(f"{path}\0{rec.hash}\0{rec.kind}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
 def _go_module(root: str) -> str:
     try:
         with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
@@ -170,6 +180,7 @@ class Workspace:
         self._overlays: dict[str, str] = {}
         self._overlays_touched: set[str] = set()  # set or dropped since the last refresh
         self._generation = 0
+        self._graph_fingerprint = ""  # of the files whose graph edges the store holds
         self._totals = {"hits": 0, "misses": 0}
 
     @property
@@ -194,7 +205,21 @@ class Workspace:
     def close(self) -> None:
         with self._lock:
             if self._store is not None:
+                self._save_graph()
                 self._store.close()
+
+    def _save_graph(self) -> None:
+        """Persist the call graph's edges if they changed since they were last stored.
+
+        Done on close and after a cold build, not on every refresh: an edit must stay cheap.
+        """
+        snap = self._snapshot
+        if self._store is None or snap is None:
+            return
+        fp = files_fingerprint(snap.files, _go_module(self.root))
+        if fp != self._graph_fingerprint:
+            self._store.save_derived("graph", fp, snap.graph.edges_wire())
+            self._graph_fingerprint = fp
 
     # ---- refresh ------------------------------------------------------------------------------
 
@@ -301,10 +326,20 @@ class Workspace:
         # -- derived indexes
         progress("graph", 0, 1)
         go_module = _go_module(self.root)
+        save_graph = False
         if prev is None:
             lexical = LexicalIndex.build(new.values())
             lap("lexical")
-            graph = Graph.build(new, go_module)
+            stored = None
+            if self._store is not None and old:
+                fp = files_fingerprint(old, go_module)
+                stored = self._store.load_derived("graph", fp)
+                self._graph_fingerprint = fp if stored is not None else ""
+            if stored is not None:
+                graph = Graph.from_edges(old, stored).updated(old, new, changed, go_module)
+            else:
+                graph = Graph.build(new, go_module)
+                save_graph = True
         else:
             lexical = prev.lexical.updated(
                 [old[p] for p in changed if p in old], [new[p] for p in changed if p in new]
@@ -352,6 +387,8 @@ class Workspace:
             notes=tuple(dict.fromkeys(notes)),
         )
         self._snapshot = snap
+        if save_graph:
+            self._save_graph()
         return snap
 
     def _expand(self, rels: Iterable[str], known: Mapping[str, FileRecord]) -> set[str]:
