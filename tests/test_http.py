@@ -305,39 +305,14 @@ async def test_cli_and_http_bytes_agree(mode: str, tmp_path: Path) -> None:
         await door.wait_ready()
         over_http = await door.plan(TASK, detail="content", token_budget=3000)
         assert over_http.status == 200
-        local = await asyncio.to_thread(
-            cli,
-            env,
-            "plan",
-            TASK,
-            "--root",
-            str(repo.root),
-            "--format",
-            "json",
-            "--detail",
-            "content",
-            "--budget",
-            "3000",
-            "--no-server",
-        )
+        plan_args = ("plan", TASK, "--root", str(repo.root), "--format", "json", "--detail", "content")
+        plan_args += ("--budget", "3000")
+        local = await asyncio.to_thread(cli, env, *plan_args, "--no-server")
         assert local.returncode == 0, local.stderr
         assert without_timings(over_http.body) == without_timings(local.stdout)
 
         before = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]
-        via_server = await asyncio.to_thread(
-            cli,
-            env,
-            "plan",
-            TASK,
-            "--root",
-            str(repo.root),
-            "--format",
-            "json",
-            "--detail",
-            "content",
-            "--budget",
-            "3000",
-        )
+        via_server = await asyncio.to_thread(cli, env, *plan_args)
         assert via_server.returncode == 0, via_server.stderr
         assert without_timings(via_server.stdout) == without_timings(local.stdout)
         after = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]

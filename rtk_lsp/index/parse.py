@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import NamedTuple
 
@@ -643,15 +643,7 @@ _TYPESCRIPT = _Spec(
     multi=_JS_MULTI,
     refs_in_imports=True,
 )
-_TSX = _Spec(
-    grammar=("tree_sitter_typescript", "language_tsx"),
-    patterns=_TS_PATTERNS,
-    defs=_TS_DEFS,
-    imports=_js_imports,
-    wrappers=_TS_WRAPPERS,
-    multi=_JS_MULTI,
-    refs_in_imports=True,
-)
+_TSX = replace(_TYPESCRIPT, grammar=("tree_sitter_typescript", "language_tsx"))
 
 _RUST = _Spec(
     grammar=("tree_sitter_rust", "language"),
