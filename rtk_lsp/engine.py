@@ -183,6 +183,39 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class BackgroundTasks:
+    """Fire-and-forget tasks: kept referenced (asyncio holds only weak ones), logged when they
+    fail, cancelled together on shutdown. The engine and the LSP server each keep one."""
+
+    def __init__(self, expected: tuple[type[BaseException], ...] = ()) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._expected = expected  # failures that are part of normal shutdown, not worth a log
+
+    def spawn(
+        self, coro: Awaitable[Any], name: str, loop: asyncio.AbstractEventLoop | None = None
+    ) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro, loop=loop)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, self._expected):
+            logger.error("background task %s failed: %s", task.get_name(), _describe(exc), exc_info=exc)
+
+    def cancel_all(self) -> list[asyncio.Task[Any]]:
+        """Cancel what is still running; returns those tasks so the caller may await them."""
+        pending = [t for t in self._tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        return pending
+
+
 class Engine:
     def __init__(
         self,
@@ -203,7 +236,7 @@ class Engine:
         self._coalesce_delay = coalesce_delay
         self._overlay_delay = overlay_delay
         self._folders: dict[str, FolderState] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks(expected=(EngineClosed,))
         self._inflight: dict[tuple[str, int, PlanRequest], asyncio.Future[dict[str, Any]]] = {}
         self._listeners: list[Listener] = []
         self._close_hooks: list[CloseHook] = []
@@ -699,10 +732,7 @@ class Engine:
                 logger.warning("close hook failed: %s", _describe(exc))
         for folder in self._folders.values():
             self._cancel_timers(folder)
-        tasks = [t for t in self._tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._background.cancel_all(), return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         # A refresh already in a worker cannot be interrupted; it stops at its next progress
         # report. Wait a little so its store is closed after its last write, not during it.
@@ -779,19 +809,7 @@ class Engine:
             raise EngineClosed("the server is shutting down") from exc
 
     def _run_task(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro, loop=self._get_loop())
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None and not isinstance(exc, EngineClosed):
-            logger.error("background task %s failed: %s", task.get_name(), _describe(exc), exc_info=exc)
+        return self._background.spawn(coro, name, self._get_loop())
 
     def _emit(self, folder: FolderState, event: str) -> None:
         for listener in list(self._listeners):

@@ -41,6 +41,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from rtk_lsp import __version__
 from rtk_lsp.engine import (
+    BackgroundTasks,
     Engine,
     EngineError,
     FolderState,
@@ -340,7 +341,7 @@ class RtkServer(LanguageServer):
         self._warnings: list[str] = []
         self._progress: dict[str, _IndexProgress] = {}
         self._tokens = itertools.count(1)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
         self._register()
 
     def _register(self) -> None:
@@ -401,8 +402,7 @@ class RtkServer(LanguageServer):
             self._run_task(self._start_http(self.http_starter), "http")
 
     async def on_shutdown(self, params: None) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel_all()
         if self.engine is not None:
             await self.engine.close()
         self.log_handler.stop()
@@ -606,16 +606,7 @@ class RtkServer(LanguageServer):
         )
 
     def _run_task(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            logger.error("task %s failed: %s: %s", task.get_name(), type(exc).__name__, exc, exc_info=exc)
+        return self._background.spawn(coro, name)
 
 
 def _plain_function(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
