@@ -445,9 +445,9 @@ def _explain(
         subject = similar[path][1]
         reasons.append(f"touched by a similar past commit: “{subject[:80]}”")
         sources.append("history")
-    if feats["churn"] >= 0.5:
-        n = history.counts.get(path, 0)
-        reasons.append(f"changed often lately ({n} of the last {len(history.commits)} commits)")
+    n_changes = history.counts.get(path, 0)
+    if feats["churn"] >= 0.5 and n_changes >= 2:  # one change is not "often"
+        reasons.append(f"changed often lately ({n_changes} of the last {len(history.commits)} commits)")
         sources.append("churn")
     if cls != "source":
         reasons.append(f"{cls} file (weight x{feats['structure']:.2f})")
