@@ -419,6 +419,11 @@ async def test_refresh_request(tmp_path: Path) -> None:
         repo.write("notes/todo.py", "def remember_the_milk():\n    pass\n")  # nobody tells the server
         entry = await request(client, "rtk/refresh", {"workspace": repo.root.as_uri()})
         assert entry["state"] == "ready" and entry["root"] == str(repo.root.resolve())
+        await wait_for(lambda: len(ended(client)) == 2, what="the end of the refresh progress")
+        refresh_token = next(t for t in ended(client) if str(t).startswith("rtk-refresh"))
+        values = client.progress_reports[refresh_token]
+        assert isinstance(values[0], types.WorkDoneProgressBegin) and "refreshing shop" in values[0].title
+        assert "refreshed" in (values[-1].message or "")
         assert top(await plan(client, "remember_the_milk")) == "notes/todo.py"
         assert (await request(client, "rtk/refresh", None))["root"] == str(repo.root.resolve())
         with pytest.raises(JsonRpcInvalidParams, match="workspace"):

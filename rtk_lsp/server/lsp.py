@@ -247,12 +247,13 @@ def configure_logging(level: int | str | None = None) -> None:
 
 
 class _IndexProgress:
-    """The work-done progress of one folder's first index: created, begun, reported, ended once."""
+    """The work-done progress of one folder's index or refresh: created, begun, reported, ended once."""
 
-    def __init__(self, server: RtkServer, folder: FolderState, token: str) -> None:
+    def __init__(self, server: RtkServer, folder: FolderState, token: str, verb: str = "indexing") -> None:
         self._server = server
         self._folder = folder
         self._token = token
+        self._verb = verb
         self._begun = False
         self._ended = False
         self._end_message: str | None = None
@@ -270,7 +271,9 @@ class _IndexProgress:
         percent, message = self._state()
         self._server.work_done_progress.begin(
             self._token,
-            types.WorkDoneProgressBegin(title=f"rtk: indexing {name}", message=message, percentage=percent),
+            types.WorkDoneProgressBegin(
+                title=f"rtk: {self._verb} {name}", message=message, percentage=percent
+            ),
         )
         self._begun = True
         if self._end_message is not None:
@@ -556,10 +559,22 @@ class RtkServer(LanguageServer):
     async def refresh(self, params: Any) -> dict[str, Any]:
         engine = self._engine()
         folder = self._folder_param(_params_object(params, REFRESH))
+        progress = None
+        if self._client_has("window.work_done_progress") and folder.root not in self._progress:
+            progress = _IndexProgress(self, folder, f"rtk-refresh-{next(self._tokens)}", verb="refreshing")
+            self._progress[folder.root] = progress
+            self._run_task(progress.start(), f"refresh progress {folder.root}")
+        message = "refresh failed"
         try:
-            return await engine.refresh(folder, full=True)
+            entry = await engine.refresh(folder, full=True)
+            message = f"refreshed {folder.root}: {entry.get('files', 0)} files"
+            return entry
         except EngineError as exc:
             raise _rpc_error(exc) from exc
+        finally:
+            if progress is not None and self._progress.get(folder.root) is progress:
+                del self._progress[folder.root]
+                progress.finish(message)
 
     def _folder_param(self, raw: Mapping[str, Any]) -> FolderState:
         """The `workspace` named, else the folder of the active document `uri`, else the first folder."""
