@@ -224,3 +224,21 @@ def test_request_validation_names_the_field(raw: dict[str, object], field: str) 
 def test_http_style_zero_budget_means_default() -> None:
     req = plan_request_from_json({"task": "x", "token_budget": 0}, 4000, "token_budget", True)
     assert req.budget == 4000
+
+
+def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(tmp_path: Path) -> None:
+    from rtk_lsp.plan.rank import Derived
+
+    repo = make_billing_repo(tmp_path / "shop")
+    ws = Workspace(str(repo.root), Settings(), use_store=False)
+    first = ws.refresh()
+    repo.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n\n\nclass TaxTable:\n    pass\n")
+    repo.write("reports/monthly_report.py", "def build_monthly_report():\n    pass\n")
+    (repo.root / "users/profile.py").unlink()
+    second = ws.refresh()
+    patched = Derived(first.files).updated(first.files, second.files)
+    fresh = Derived(second.files)
+    for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir"):
+        assert getattr(patched, attr) == getattr(fresh, attr), attr
+    assert "users/profile.py" not in patched.text
+    assert [e[0] for e in patched.multi_word["vat"]] == ["billing/tax.py"]

@@ -70,32 +70,111 @@ def doc_words(doc: str) -> frozenset[str]:
     return frozenset(term_counts(doc))
 
 
-class Derived:
-    """Lookups computed once per snapshot and shared by every plan on it."""
+def _rankable(rec: FileRecord) -> bool:
+    # Text files, and source files too big to read: their path and history still place them.
+    return rec.is_text or (rec.kind == "large" and rec.language in PARSED)
 
-    def __init__(self, files: Mapping[str, FileRecord]) -> None:
-        # Text files, and source files too big to read: their path and history still place them.
-        self.text = {
-            p: r for p, r in files.items() if r.is_text or (r.kind == "large" and r.language in PARSED)
-        }
-        self.classes = {p: file_class(r) for p, r in self.text.items()}
+
+MultiWord = tuple[str, Symbol, tuple[str, ...]]
+OneWord = tuple[str, Symbol]
+
+
+def _entry_key(entry: MultiWord | OneWord) -> tuple[str, int, str]:
+    # one canonical order, however the lists were built: plans must not depend on history
+    return entry[0], entry[1].start_line, entry[1].name
+
+
+class Derived:
+    """Lookups computed per snapshot and shared by every plan on it.
+
+    A snapshot after an edit differs from the one before by a few files, so the
+    lookups of the next snapshot are derived from the previous ones (`updated`):
+    lists are replaced, never changed in place, so both stay valid.
+    """
+
+    def __init__(self, files: Mapping[str, FileRecord] | None = None) -> None:
+        self.text: dict[str, FileRecord] = {}
+        self.classes: dict[str, str] = {}
         # definitions by the first word of a multi-word name, and single-word names by lowercase
-        self.multi_word: dict[str, list[tuple[str, Symbol, tuple[str, ...]]]] = {}
-        self.one_word: dict[str, list[tuple[str, Symbol]]] = {}
-        for p, r in self.text.items():
-            for sym in r.facts.symbols:
-                words = name_words(sym.name)
-                if len(words) >= 2:
-                    self.multi_word.setdefault(words[0], []).append((p, sym, words))
-                elif len(words) == 1 and len(sym.name) >= 4:
-                    self.one_word.setdefault(sym.name.lower(), []).append((p, sym))
+        self.multi_word: dict[str, list[MultiWord]] = {}
+        self.one_word: dict[str, list[OneWord]] = {}
         self.by_stem: dict[str, list[str]] = {}
         self.by_dir: dict[str, list[str]] = {}
-        for p in sorted(self.text):
-            parts = p.split("/")
-            self.by_stem.setdefault(parts[-1].split(".", 1)[0].lower(), []).append(p)
-            for d in parts[:-1]:
-                self.by_dir.setdefault(d.lower(), []).append(p)
+        if files is not None:
+            self._change({}, files, set(files))
+
+    def updated(self, old: Mapping[str, FileRecord], new: Mapping[str, FileRecord]) -> Derived:
+        changed = {p for p, r in new.items() if old.get(p) is not r} | (old.keys() - new.keys())
+        if len(changed) * 4 > len(new):
+            return Derived(new)  # mostly new: building afresh is cheaper than patching
+        d = Derived()
+        d.text, d.classes = dict(self.text), dict(self.classes)
+        d.multi_word, d.one_word = dict(self.multi_word), dict(self.one_word)
+        d.by_stem, d.by_dir = dict(self.by_stem), dict(self.by_dir)
+        d._change(old, new, changed)
+        return d
+
+    def _change(self, old: Mapping[str, FileRecord], new: Mapping[str, FileRecord], paths: set[str]) -> None:
+        multi: dict[str, list[MultiWord]] = {}  # key -> entries to add
+        one: dict[str, list[OneWord]] = {}
+        gone_multi: set[str] = set()  # keys whose lists lose entries of `paths`
+        gone_one: set[str] = set()
+        stems: dict[str, list[str]] = {}
+        dirs: dict[str, list[str]] = {}
+        gone_paths: set[str] = set()
+        for p in sorted(paths):
+            before = old.get(p) if p in self.text else None
+            after = new.get(p)
+            after = after if after is not None and _rankable(after) else None
+            if before is not None:
+                for sym in before.facts.symbols:
+                    words = name_words(sym.name)
+                    if len(words) >= 2:
+                        gone_multi.add(words[0])
+                    elif len(words) == 1 and len(sym.name) >= 4:
+                        gone_one.add(sym.name.lower())
+                del self.text[p], self.classes[p]
+                if after is None:
+                    gone_paths.add(p)
+            if after is None:
+                continue
+            self.text[p] = after
+            self.classes[p] = file_class(after)
+            for sym in after.facts.symbols:
+                words = name_words(sym.name)
+                if len(words) >= 2:
+                    multi.setdefault(words[0], []).append((p, sym, words))
+                elif len(words) == 1 and len(sym.name) >= 4:
+                    one.setdefault(sym.name.lower(), []).append((p, sym))
+            if before is None:
+                parts = p.split("/")
+                stems.setdefault(parts[-1].split(".", 1)[0].lower(), []).append(p)
+                for part in parts[:-1]:
+                    dirs.setdefault(part.lower(), []).append(p)
+        _merge(self.multi_word, multi, gone_multi, paths)
+        _merge(self.one_word, one, gone_one, paths)
+        for index, added in ((self.by_stem, stems), (self.by_dir, dirs)):
+            touched = set(added)
+            if gone_paths:
+                touched |= {k for k, v in index.items() if not gone_paths.isdisjoint(v)}
+            for key in touched:
+                kept = [p for p in index.get(key, ()) if p not in gone_paths] + added.get(key, [])
+                if kept:
+                    index[key] = sorted(kept)
+                else:
+                    index.pop(key, None)
+
+
+def _merge(
+    index: dict[str, list[Any]], added: dict[str, list[Any]], emptied: set[str], paths: set[str]
+) -> None:
+    """Replace the lists of `index` that lose entries of `paths` or gain `added` ones."""
+    for key in emptied | added.keys():
+        kept = [e for e in index.get(key, ()) if e[0] not in paths] + added.get(key, [])
+        if kept:
+            index[key] = sorted(kept, key=_entry_key)
+        else:
+            index.pop(key, None)
 
 
 _derived_cache: list[tuple[Any, Derived]] = []
@@ -105,7 +184,8 @@ def derived(files: Mapping[str, FileRecord]) -> Derived:
     for key, d in _derived_cache:
         if key is files:
             return d
-    d = Derived(files)
+    # the newest snapshot's lookups are usually one edit away from these
+    d = _derived_cache[0][1].updated(_derived_cache[0][0], files) if _derived_cache else Derived(files)
     _derived_cache.insert(0, (files, d))
     del _derived_cache[4:]  # a few snapshots' worth: old ones are garbage after a refresh
     return d
