@@ -618,13 +618,11 @@ class Engine:
         progress = self._progress_callback(folder)
 
         def job() -> SnapshotLike:
-            # Overlays go in here, off the loop: the workspace holds its lock for a whole refresh.
+            # overlays are handed over with the refresh that reads them, so none is half-applied
             for rel, text in changes.items():
                 workspace.set_overlay(rel, text)
-            targets = paths
-            if targets is not None:
-                targets = _expand_directories(folder.root, targets, workspace.snapshot)
-            return workspace.refresh(paths=targets, full=full, progress=progress)
+            # a directory in `paths` (created or deleted) is expanded by the workspace itself
+            return workspace.refresh(paths=paths, full=full, progress=progress)
 
         try:
             running = self._submit(job)
@@ -834,22 +832,6 @@ def _same_as_disk(path: str, text: str) -> bool:
             return f.read() == data
     except OSError:
         return False
-
-
-def _expand_directories(root: str, paths: list[str], snapshot: SnapshotLike | None) -> list[str]:
-    """A deleted directory arrives as one event: turn it into the indexed files under it."""
-    if snapshot is None:
-        return paths
-    files = snapshot.files
-    out: list[str] = []
-    for rel in paths:
-        if rel in files or os.path.lexists(os.path.join(root, rel)):
-            out.append(rel)
-            continue
-        prefix = rel.rstrip("/") + "/"
-        under = [p for p in files if p.startswith(prefix)]
-        out.extend(under or [rel])
-    return out
 
 
 def _close_with_timeout(workspace: WorkspaceLike, timeout: float) -> None:

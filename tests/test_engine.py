@@ -223,13 +223,14 @@ async def test_overlays_are_debounced_and_caught_up_before_a_plan(harness: Any, 
     assert ws.overlays["a.py"] is None and ws.calls[3:] == [(["a.py"], False)]
 
 
-async def test_deleted_directory_expands_to_its_files(harness: Any, tmp_path: Path) -> None:
+async def test_a_deleted_directory_reaches_the_workspace_as_one_path(harness: Any, tmp_path: Path) -> None:
+    # The workspace expands directories itself (tests/test_workspace.py); the engine passes them on.
     h, engine = harness
     folder = engine.add_folder(str(tmp_path))
     await engine.plan(folder, PlanRequest("warm up"))
     engine.notify_changed([str(tmp_path / "pkg")])  # gone from disk, was a directory
     await engine.catch_up(folder)
-    assert h.workspaces[folder.root].calls[1:] == [(["pkg/b.py", "pkg/c.py"], False)]
+    assert h.workspaces[folder.root].calls[1:] == [(["pkg"], False)]
 
 
 async def test_failure_is_logged_once_and_marks_the_folder(
