@@ -40,8 +40,7 @@ class Graph:
     ) -> ImportResolver:
         if same_files and self._resolver and self._resolver[0][0] == go_module:
             return self._resolver[0][1]
-        files = ((p, r.language, r.facts.package) for p, r in records.items())
-        resolver = ImportResolver(files, go_module=go_module)
+        resolver = _resolver(records, go_module)
         self._resolver[:] = [(go_module, resolver)]
         return resolver
 
@@ -87,8 +86,7 @@ class Graph:
     @classmethod
     def build(cls, records: Mapping[str, FileRecord], go_module: str = "") -> Graph:
         defs, refs = _index_names(records)
-        files = ((p, r.language, r.facts.package) for p, r in records.items())
-        resolver = ImportResolver(files, go_module=go_module)
+        resolver = _resolver(records, go_module)
         imports_out = _resolve_all(resolver, records, records.keys())
         calls_out = {}
         same_dir = _SameDir(defs)
@@ -208,6 +206,10 @@ class Graph:
         return Graph(
             defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
         )
+
+
+def _resolver(records: Mapping[str, FileRecord], go_module: str) -> ImportResolver:
+    return ImportResolver(((p, r.language, r.facts.package) for p, r in records.items()), go_module=go_module)
 
 
 def _index_names(

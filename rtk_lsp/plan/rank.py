@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from rtk_lsp.index.history import History
 from rtk_lsp.index.languages import CONFIG_LANGUAGES, DOC_LANGUAGES, PARSED, SOURCE_LANGUAGES
@@ -177,18 +177,46 @@ def _merge(
             index.pop(key, None)
 
 
-_derived_cache: list[tuple[Any, Derived]] = []
+V = TypeVar("V")
+
+
+class _Recent(Generic[V]):
+    """Values computed for the last few key objects, found by identity.
+
+    Snapshots, histories and file maps are large, unhashable and immutable: identity is
+    the right key, and a few entries cover every workspace a server answers for.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: list[tuple[tuple[object, ...], V]] = []
+
+    def newest(self) -> tuple[tuple[object, ...], V] | None:
+        return self._items[0] if self._items else None
+
+    def get(self, keys: tuple[object, ...], make: Callable[[], V]) -> V:
+        for ks, value in self._items:
+            if len(ks) == len(keys) and all(a is b for a, b in zip(ks, keys, strict=True)):
+                return value
+        value = make()
+        self._items.insert(0, (keys, value))
+        del self._items[self._size :]  # older ones are garbage after a refresh
+        return value
+
+
+_derived: _Recent[Derived] = _Recent(4)
 
 
 def derived(files: Mapping[str, FileRecord]) -> Derived:
-    for key, d in _derived_cache:
-        if key is files:
-            return d
-    # the newest snapshot's lookups are usually one edit away from these
-    d = _derived_cache[0][1].updated(_derived_cache[0][0], files) if _derived_cache else Derived(files)
-    _derived_cache.insert(0, (files, d))
-    del _derived_cache[4:]  # a few snapshots' worth: old ones are garbage after a refresh
-    return d
+    def make() -> Derived:
+        # the newest snapshot's lookups are usually one edit away from these
+        newest = _derived.newest()
+        if newest is None:
+            return Derived(files)
+        (previous_files,), lookups = newest
+        return lookups.updated(cast(Mapping[str, FileRecord], previous_files), files)
+
+    return _derived.get((files,), make)
 
 
 @dataclass
@@ -350,7 +378,6 @@ class _CommitIndex:
     """BM25 over past commit subjects, built once per history."""
 
     def __init__(self, history: History) -> None:
-        self.history = history
         self.postings: dict[str, list[tuple[int, int]]] = {}
         self.lengths: list[int] = []
         for i, c in enumerate(history.commits):
@@ -374,17 +401,11 @@ class _CommitIndex:
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
 
-_commit_indexes: list[_CommitIndex] = []
+_commit_indexes: _Recent[_CommitIndex] = _Recent(8)
 
 
 def _commit_index(history: History) -> _CommitIndex:
-    for ci in _commit_indexes:
-        if ci.history is history:
-            return ci
-    ci = _CommitIndex(history)
-    _commit_indexes.insert(0, ci)
-    del _commit_indexes[8:]  # a few workspaces' worth
-    return ci
+    return _commit_indexes.get((history,), lambda: _CommitIndex(history))
 
 
 def similar_commit_scores(
@@ -477,18 +498,15 @@ def rank(
     return ranked, len(scored)
 
 
-_churn_cache: list[tuple[History, Mapping[str, FileRecord], dict[str, float]]] = []
+_churns: _Recent[dict[str, float]] = _Recent(4)
 
 
 def _churn(history: History, text_files: Mapping[str, FileRecord]) -> dict[str, float]:
     """Log-scaled churn normalised to [0, 1]; the same for every plan on a snapshot, so cached."""
-    for h, f, values in _churn_cache:
-        if h is history and f is text_files:
-            return values
-    values = _normalise({p: math.log1p(c) for p, c in history.churn.items() if p in text_files})
-    _churn_cache.insert(0, (history, text_files, values))
-    del _churn_cache[4:]
-    return values
+    return _churns.get(
+        (history, text_files),
+        lambda: _normalise({p: math.log1p(c) for p, c in history.churn.items() if p in text_files}),
+    )
 
 
 def _explain(
