@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from gitrepo import make_billing_repo
+from lspclient import stop
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -227,13 +228,7 @@ async def run_lsp(tmp_path: Path, root: Path, env: dict[str, str] | None = None)
         yield Target("lsp", url, info["token"], root.resolve(), env, server.pid, path, client=client)
         await asyncio.wait_for(client.shutdown_session(), 30)
     finally:
-        server = client._server
-        if server is not None and server.returncode is None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.shutdown_session(), 10)
-            if server.returncode is None:
-                server.terminate()
-        await client.stop()
+        await stop(client)
 
 
 def run_door(mode: str, tmp_path: Path, root: Path, env: dict[str, str] | None = None) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from gitrepo import GitRepo, make_billing_repo
+from lspclient import stop
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import default_converter
@@ -96,17 +97,6 @@ async def start_client(env: dict[str, str]) -> Client:
     client = await config.start()
     assert isinstance(client, Client)
     return client
-
-
-async def stop(client: LanguageClient) -> None:
-    """End the server even when the test failed half-way (pygls's stop() only waits for it)."""
-    server = client._server
-    if server is not None and server.returncode is None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.shutdown_session(), 10)
-        if server.returncode is None:
-            server.terminate()
-    await client.stop()
 
 
 async def request(client: LanguageClient, method: str, params: Any, timeout: float = TIMEOUT) -> Any:
