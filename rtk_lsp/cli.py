@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rtk_lsp import __version__
+from rtk_lsp import __version__, demo
 from rtk_lsp.settings import DEFAULT_BUDGET, Settings
 
 log = logging.getLogger("rtk_lsp")
@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (for debugging)")
     sp.set_defaults(func=cmd_lsp)
 
+    demo.register(sub)
     _add_optional_commands(sub)
     return p
 
