@@ -5,7 +5,8 @@
 --   rtk.setup({ cmd = { 'rtk-lsp', 'lsp' }, settings = { tokenBudget = 6000 } })
 --
 -- setup() starts (or reuses) a client for the buffer's git root whenever a file is
--- opened, and defines :RtkPlan. start() and plan() can also be called directly.
+-- opened, and defines :RtkPlan, which waits for a server that is still starting.
+-- start() and plan() can also be called directly.
 
 local M = {}
 
@@ -15,6 +16,7 @@ M.config = {
   cmd_env = nil,
   settings = {}, -- the `rtk` settings: tokenBudget, exclude, maxFileSize, historyDepth, planTimeout, http
   filetypes = nil, -- nil: every file buffer
+  start_timeout = 60, -- seconds :RtkPlan waits for a server that is still starting
 }
 M.http = nil -- {url, port} once the server's HTTP endpoint is up
 
@@ -53,7 +55,12 @@ local function clients()
   return found
 end
 
+-- Clients started by start(), by root: 0.7 lists a client only once it is initialized, and a
+-- second start() for the same root while the first is starting must not spawn another server.
+local started = {}
+
 -- The rtk client serving `bufnr` (the one whose root contains the buffer), else any.
+-- It may still be starting (`client.initialized` false).
 function M.client(bufnr)
   local path = vim.api.nvim_buf_get_name(bufnr or 0)
   local best, best_len = nil, -1
@@ -95,20 +102,51 @@ function M.start(opts)
       end,
     },
   }
-  if vim.lsp.start then -- 0.8+: reuses a client with the same name and root
-    return vim.lsp.start(config, { bufnr = bufnr })
+  local named = vim.api.nvim_buf_get_name(bufnr) ~= ''
+  local running = started[root] and vim.lsp.get_client_by_id(started[root])
+  if running then
+    if named then
+      vim.lsp.buf_attach_client(bufnr, running.id)
+    end
+    return running.id
   end
-  for _, c in ipairs(clients()) do
-    if c.config.root_dir == root then
-      vim.lsp.buf_attach_client(bufnr, c.id)
-      return c.id
+  local id
+  if vim.lsp.start then -- 0.8+: also reuses a client of the same name and root started elsewhere
+    id = vim.lsp.start(config, { bufnr = bufnr })
+  else
+    for _, c in ipairs(clients()) do
+      if c.config.root_dir == root then
+        vim.lsp.buf_attach_client(bufnr, c.id)
+        return c.id
+      end
+    end
+    id = vim.lsp.start_client(config)
+    if id and named then
+      vim.lsp.buf_attach_client(bufnr, id)
     end
   end
-  local id = vim.lsp.start_client(config)
-  if id and vim.api.nvim_buf_get_name(bufnr) ~= '' then
-    vim.lsp.buf_attach_client(bufnr, id)
-  end
+  started[root] = id
   return id
+end
+
+-- Calls on_ready(client) once the client `id` is initialized, or on_ready(nil, why) when it
+-- stops first or is not ready within `timeout` seconds. Polls on a timer: the editor stays usable.
+local function when_ready(id, timeout, on_ready)
+  local uv = vim.uv or vim.loop
+  local deadline = uv.now() + timeout * 1000
+  local function check()
+    local c = vim.lsp.get_client_by_id(id) -- nil once it has exited
+    if c == nil then
+      on_ready(nil, 'the rtk language server stopped while starting (see :lua print(vim.lsp.get_log_path()))')
+    elseif c.initialized then
+      on_ready(c)
+    elseif uv.now() > deadline then
+      on_ready(nil, string.format('the rtk language server was not ready after %d s', timeout))
+    else
+      vim.defer_fn(check, 50)
+    end
+  end
+  check()
 end
 
 local function lines_of(plan)
@@ -167,26 +205,46 @@ function M.plan(task, opts)
     return
   end
   local bufnr = vim.api.nvim_get_current_buf()
-  local client = M.client(bufnr)
-  if client == nil then
-    notify('no rtk language server is running (call setup() or start())', vim.log.levels.ERROR)
-    return
+  local function failed(message)
+    notify(message, vim.log.levels.ERROR)
+    if opts.on_result then
+      opts.on_result({ message = message }, nil, nil)
+    end
   end
   local params = { task = task, budget = opts.budget, detail = opts.detail }
   if vim.api.nvim_buf_get_name(bufnr) ~= '' then
     params.uri = vim.uri_from_bufnr(bufnr) -- plan in the folder of this buffer
   end
-  request(client, 'rtk/planContext', params, function(err, result)
-    local buf = nil
-    if err then
-      notify(err.message or tostring(err), vim.log.levels.ERROR)
-    else
-      buf = M.show(result)
+  local function send(client)
+    request(client, 'rtk/planContext', params, function(err, result)
+      local buf = nil
+      if err then
+        notify(err.message or tostring(err), vim.log.levels.ERROR)
+      else
+        buf = M.show(result)
+      end
+      if opts.on_result then
+        opts.on_result(err, result, buf)
+      end
+    end, bufnr)
+  end
+
+  local client = M.client(bufnr)
+  if client ~= nil and client.initialized then
+    return send(client)
+  end
+  -- Right after a file is opened the server is still starting (or, without setup(), not started).
+  local ok, id = pcall(M.start, { bufnr = bufnr })
+  if not ok or id == nil then
+    return failed('cannot start the rtk language server `' .. table.concat(M.config.cmd, ' ') .. '`: ' .. tostring(id))
+  end
+  notify('waiting for the rtk language server to start…')
+  when_ready(id, M.config.start_timeout, function(ready, why)
+    if ready == nil then
+      return failed(why)
     end
-    if opts.on_result then
-      opts.on_result(err, result, buf)
-    end
-  end, bufnr)
+    send(ready)
+  end)
 end
 
 function M.setup(opts)

@@ -1,18 +1,9 @@
 -- Headless Neovim (0.7+) as a real LSP client of rtk-lsp. Driven by tests/test_neovim.py:
---   RTK_PYTHON, RTK_PYTHONPATH, RTK_CACHE, RTK_ROOT, RTK_OUT, RTK_EDITOR_LUA
--- Writes {log, results} as JSON to RTK_OUT; exits 0 when the script ran to the end.
--- Any error ends in cq! (non-zero) so that a broken run never hangs the test.
+--   RTK_HARNESS, RTK_PYTHON, RTK_PYTHONPATH, RTK_CACHE, RTK_ROOT, RTK_OUT, RTK_EDITOR_LUA
+-- Writes {log, results, notes} as JSON to RTK_OUT (see harness.lua).
 
-local out_path = assert(os.getenv('RTK_OUT'), 'RTK_OUT not set')
+local h = dofile(assert(os.getenv('RTK_HARNESS'), 'RTK_HARNESS not set'))
 local root = assert(os.getenv('RTK_ROOT'), 'RTK_ROOT not set')
-local results, log = {}, {}
-
-local function finish(code)
-  local f = assert(io.open(out_path, 'w'))
-  f:write(vim.json.encode({ log = log, results = results }))
-  f:close()
-  vim.cmd(code == 0 and 'qa!' or 'cq!')
-end
 
 local function sync(client, method, params, timeout)
   local response, err = client.request_sync(method, params, timeout or 30000, 0)
@@ -22,7 +13,7 @@ local function sync(client, method, params, timeout)
   return { err = response.err, result = response.result }
 end
 
-local ok, err = pcall(function()
+h.run(function(results, log)
   local rtk = dofile(assert(os.getenv('RTK_EDITOR_LUA')))
   rtk.config.cmd = { assert(os.getenv('RTK_PYTHON')), '-m', 'rtk_lsp.server.lsp' }
   rtk.config.cmd_env = { PYTHONPATH = os.getenv('RTK_PYTHONPATH'), RTK_LSP_CACHE_DIR = os.getenv('RTK_CACHE') }
@@ -49,15 +40,10 @@ local ok, err = pcall(function()
   rtk.setup()
   local shown = nil
   vim.cmd('RtkPlan apply_discount rounding')
-  assert(vim.wait(30000, function()
-    for _, buf in ipairs(vim.api.nvim_list_bufs()) do
-      if vim.b[buf].rtk_task ~= nil then
-        shown = buf
-        return true
-      end
-    end
-    return false
-  end, 20), ':RtkPlan showed no buffer')
+  h.wait(30000, function()
+    shown = h.plan_buffer()
+    return shown ~= nil
+  end, ':RtkPlan showing its buffer')
   results.rtkplan = {
     lines = vim.api.nvim_buf_get_lines(shown, 0, 20, false),
     buftype = vim.bo[shown].buftype,
@@ -69,10 +55,3 @@ local ok, err = pcall(function()
   end, 20)
   table.insert(log, 'stopped')
 end)
-
-if not ok then
-  table.insert(log, 'ERROR ' .. tostring(err))
-  finish(1)
-else
-  finish(0)
-end
