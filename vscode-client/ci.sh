@@ -4,13 +4,16 @@
 #
 # Installs what the tests need (Debian chromium + build tools, npm packages,
 # Node 24 and code-server in a cache folder outside the repository), then runs:
-# typecheck, unit tests (vitest, mocked vscode), build, package (.vsix), the
-# protocol test (node:test + vscode-jsonrpc against the real server) and the
-# end-to-end test (code-server + headless chromium). Prints
-# `vscode: N passed, N failed` and exits non-zero on any failure.
+# typecheck, unit tests (vitest, mocked vscode), build, the rtk-lsp wheel, package
+# (.vsix with the wheel; kept as test-output/rtk-lsp.vsix), the protocol test
+# (node:test + vscode-jsonrpc against the real server) and the end-to-end test
+# (code-server + headless chromium, from a home without rtk-lsp: the extension
+# installs the server itself). Prints `vscode: N passed, N failed` and exits
+# non-zero on any failure.
 #
 # Environment: RTK_E2E_CACHE (default ~/.cache/rtk-vscode-e2e), RTK_LSP_PYTHON
-# (a Python with rtk_lsp; default: the first of python3/python that imports it).
+# (a Python with rtk_lsp; default: the first of python3/python that imports it;
+# it builds the wheel and runs the protocol test).
 set -euo pipefail
 
 CLIENT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -58,11 +61,11 @@ mkdir -p "$OUT" "$CACHE"
 cd "$CLIENT"
 
 # ---- system packages -----------------------------------------------------------------------
-step "system packages: chromium, git and build tools for code-server's native modules"
+step "system packages: chromium, git, python3-venv (the e2e install) and build tools for code-server's native modules"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v git >/dev/null 2>&1 || missing+=(git)
-for pkg in build-essential pkg-config libkrb5-dev; do
+for pkg in build-essential pkg-config libkrb5-dev python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]} > 0)); then
@@ -89,14 +92,6 @@ step "unit tests (vitest, mocked vscode)"
 timeout 300 npx vitest run --reporter=default --reporter=json --outputFile.json="$OUT/unit.json" || true
 count_vitest "$OUT/unit.json"
 
-step "build (esbuild) and package (.vsix)"
-BUILD_OK=1
-if ! timeout 300 npm run -s package; then
-  fail_step "build/package"
-  BUILD_OK=0
-fi
-[[ -f "$CLIENT/rtk-lsp.vsix" ]] && cp "$CLIENT/rtk-lsp.vsix" "$OUT/"
-
 # ---- the real server -------------------------------------------------------------------------
 RTK_PY=""
 for py in ${RTK_LSP_PYTHON:-} python3 python; do
@@ -107,6 +102,15 @@ for py in ${RTK_LSP_PYTHON:-} python3 python; do
   fi
 done
 echo "python with rtk_lsp: ${RTK_PY:-none}; rtk-lsp on PATH: $(command -v rtk-lsp || echo none)"
+
+step "build (esbuild), the rtk-lsp wheel it carries (server/) and package (.vsix)"
+BUILD_OK=1
+if ! RTK_LSP_PYTHON="${RTK_PY:-python3}" timeout 600 npm run -s package; then
+  fail_step "build/package"
+  BUILD_OK=0
+fi
+# The CI artifact: the .vsix (with the wheel inside) stays in test-output/.
+[[ -f "$CLIENT/rtk-lsp.vsix" ]] && cp "$CLIENT/rtk-lsp.vsix" "$OUT/"
 
 step "protocol test (node:test + vscode-jsonrpc against the real server over stdio)"
 if timeout 120 npm run -s build:protocol-test; then
@@ -147,12 +151,11 @@ else
   fail_step "install node 24 / code-server"
 fi
 
-step "e2e test (code-server + headless chromium + playwright-core)"
+step "e2e test (code-server + headless chromium + playwright-core; the extension installs the server)"
 if ((E2E_READY && BUILD_OK)); then
   RTK_E2E_CACHE="$CACHE" RTK_E2E_VSIX="$CLIENT/rtk-lsp.vsix" RTK_E2E_OUT="$OUT/e2e" \
     RTK_E2E_NODE24_BIN="$N24/bin" RTK_E2E_CODE_SERVER="$CACHE/code-server/node_modules/.bin/code-server" \
-    RTK_LSP_PYTHON="$RTK_PY" \
-    timeout --kill-after=10 420 node --test \
+    timeout --kill-after=10 900 node --test \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$OUT/e2e.tap" \
     e2e/ || true

@@ -2,15 +2,19 @@
  * End-to-end test in a real VS Code: code-server (on Node 24) with the built .vsix,
  * driven through headless Debian Chromium by playwright-core.
  *
- * It opens a fixture git repository, runs "RTK: Plan Context for Task…", checks
- * that the Plan tree lists the expected file first with its symbol, clicks the
- * symbol, checks that the editor opened it at the symbol, and saves screenshots
- * to RTK_E2E_OUT (default: vscode-client/test-output/e2e).
+ * It starts from a home without rtk-lsp (and a PATH without one): opening a fixture git
+ * repository activates the extension, which finds no server and offers to install it; the
+ * test runs the extension's own "RTK: Install rtk-lsp", which makes a virtual environment
+ * in the extension's global storage with python3 and installs the wheel inside the .vsix
+ * (dependencies from PyPI). Then it runs "RTK: Plan Context for Task…", checks that the
+ * Plan tree lists the expected file first with its symbol, clicks the symbol, checks that
+ * the editor opened it at the symbol, checks that no "application running on port … is
+ * available" notification appeared (the HTTP endpoint is off by default), and saves
+ * screenshots to RTK_E2E_OUT (default: vscode-client/test-output/e2e).
  *
  * Inputs (ci.sh sets them): RTK_E2E_CODE_SERVER, RTK_E2E_NODE24_BIN, RTK_E2E_VSIX,
- * RTK_E2E_CHROMIUM (default /usr/bin/chromium), and optionally RTK_LSP_COMMAND
- * (becomes rtk.server.command) or RTK_LSP_PYTHON (becomes rtk.server.pythonPath);
- * otherwise the extension looks for rtk-lsp on PATH.
+ * RTK_E2E_CHROMIUM (default /usr/bin/chromium). RTK_E2E_HTTP=1 turns rtk.http.enabled on
+ * and then expects the port notification: a check that the notification check can fail.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -44,6 +48,10 @@ const VSIX = process.env.RTK_E2E_VSIX ?? join(CLIENT, 'rtk-lsp.vsix');
 const CHROMIUM = process.env.RTK_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const OUT = process.env.RTK_E2E_OUT ?? join(CLIENT, 'test-output', 'e2e');
 const KEEP = process.env.RTK_E2E_KEEP === '1';
+const HTTP = process.env.RTK_E2E_HTTP === '1';
+/** The PATH of a fresh Debian: this machine's own rtk-lsp (a pyenv shim, a venv) must not be found. */
+const CLEAN_PATH = '/usr/local/bin:/usr/bin:/bin';
+const PORT_NOTIFICATION = /application running on port \d+ is available|port \d+ is available/i;
 
 const t0 = Date.now();
 function log(...args) {
@@ -147,7 +155,7 @@ after(async () => {
   }
 });
 
-test('Plan panel in code-server: plan a task, see the expected file and symbol, open it', { timeout: 300_000 }, async () => {
+test('From no server to a plan in code-server: install rtk-lsp through the extension, plan a task, open the symbol', { timeout: 720_000 }, async () => {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'e2e.log'), '');
   for (const [what, p] of [
@@ -179,29 +187,29 @@ test('Plan panel in code-server: plan a task, see the expected file and symbol, 
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'git.openRepositoryInParentFolders': 'never',
     'rtk.trace.server': 'messages',
+    ...(HTTP ? { 'rtk.http.enabled': true } : {}),
   };
-  // The server settings are machine-overridable: in a remote window (code-server is one) VS Code
-  // reads them from the remote machine's settings, not from the user's, so they go there.
-  const machineSettings = {};
-  if (process.env.RTK_LSP_COMMAND) {
-    machineSettings['rtk.server.command'] = process.env.RTK_LSP_COMMAND;
-  }
-  if (process.env.RTK_LSP_PYTHON) {
-    machineSettings['rtk.server.pythonPath'] = process.env.RTK_LSP_PYTHON;
-  }
+  // No rtk.server.* settings: the server comes from the extension's own install command.
   writeFileSync(join(data, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-  mkdirSync(join(data, 'Machine'), { recursive: true });
-  writeFileSync(join(data, 'Machine', 'settings.json'), JSON.stringify(machineSettings, null, 2));
   const port = await freePort();
   writeFileSync(join(run, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const env = {
     ...process.env,
-    PATH: `${NODE24_BIN}:${process.env.PATH}`,
+    PATH: `${NODE24_BIN}:${CLEAN_PATH}`,
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
     XDG_DATA_HOME: join(home, '.local', 'share'),
     XDG_CACHE_HOME: join(home, '.cache'),
+    // The dependencies' downloads only: the fresh home would fetch them all again otherwise.
+    PIP_CACHE_DIR: process.env.PIP_CACHE_DIR ?? join(homedir(), '.cache', 'pip'),
   };
+  for (const name of ['VIRTUAL_ENV', 'PYTHONPATH', 'PYTHONHOME', 'RTK_LSP_COMMAND', 'RTK_LSP_PYTHON']) {
+    delete env[name];
+  }
+  const found = spawnSync('sh', ['-c', 'command -v rtk-lsp; command -v python3'], { env, encoding: 'utf8' }).stdout.trim().split('\n');
+  assert.equal(found.length, 1, `no rtk-lsp may be on the test's PATH, found ${found[0]}`);
+  log('python3 for the install:', found[0]);
+  const storage = join(data, 'User', 'globalStorage', 'rtk-lsp.rtk-lsp');
   const csArgs = ['--config', join(run, 'config.yaml'), '--user-data-dir', data, '--extensions-dir', exts];
 
   log('installing', VSIX);
@@ -262,6 +270,38 @@ test('Plan panel in code-server: plan a task, see the expected file and symbol, 
     await page.waitForSelector('.statusbar', { timeout: 60_000 });
     log('workbench visible');
 
+    const input = page.locator('.quick-input-widget input');
+    async function runCommand(title) {
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(`>${title}`);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+      await page.keyboard.press('Enter');
+      log('ran command:', title);
+    }
+    const toasts = page.locator('.notifications-toasts .notification-toast');
+
+    // A git repository activates the extension (no view opened, no command run yet); it finds
+    // no server and offers to install one.
+    const offer = toasts.filter({ hasText: 'cannot start the language server' }).first();
+    await offer.waitFor({ timeout: 90_000 });
+    const offerText = (await offer.innerText()).replace(/\s+/g, ' ');
+    log('offer:', offerText);
+    assert.match(offerText, /Install rtk-lsp/, 'the error offers "Install rtk-lsp"');
+    assert.doesNotMatch(offerText, /pip install/, 'no advice to pip install an unpublished package');
+    await shot('no-server.png');
+
+    // The extension's own command installs the server.
+    await runCommand('RTK: Install rtk-lsp');
+    const installed = toasts.filter({ hasText: /rtk-lsp installed|could not install rtk-lsp/ }).first();
+    await installed.waitFor({ timeout: 420_000 });
+    const installedText = (await installed.innerText()).replace(/\s+/g, ' ');
+    log('install:', installedText);
+    assert.match(installedText, /RTK: rtk-lsp installed \(rtk_lsp-[\w.]+-py3-none-any\.whl\)/);
+    const marker = join(storage, 'venv', 'rtk-lsp-wheel.txt');
+    assert.ok(existsSync(marker), `the install completed in the extension's global storage: ${marker}`);
+    assert.ok(existsSync(join(storage, 'venv', 'bin', 'rtk-lsp')), 'rtk-lsp is in the private environment');
+
     // The RTK view container in the activity bar.
     const rtkIcon = page.locator('.activitybar .action-item a[aria-label^="RTK"], .activitybar .action-item [aria-label^="RTK"]').first();
     await rtkIcon.waitFor({ timeout: 60_000 });
@@ -279,16 +319,6 @@ test('Plan panel in code-server: plan a task, see the expected file and symbol, 
 
     // Welcome content of the idle view offers the command.
     await pane.getByText('Plan Context for Task…').first().waitFor({ timeout: 30_000 });
-
-    const input = page.locator('.quick-input-widget input');
-    async function runCommand(title) {
-      await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: 15_000 });
-      await input.fill(`>${title}`);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
-      await page.keyboard.press('Enter');
-      log('ran command:', title);
-    }
 
     await runCommand('RTK: Plan Context for Task…');
     // The task prompt.
@@ -365,6 +395,11 @@ test('Plan panel in code-server: plan a task, see the expected file and symbol, 
     log('status view:', JSON.stringify(statusRows));
     assert.ok(statusRows.some((t) => t.includes('rtk-lsp')), 'status shows the server version');
     assert.ok(statusRows.some((t) => t.includes('ready')), 'status shows the folder ready');
+    assert.equal(
+      statusRows.some((t) => t.includes('no HTTP endpoint')),
+      !HTTP,
+      `the HTTP endpoint is ${HTTP ? 'on (RTK_E2E_HTTP=1)' : 'off by default'}`,
+    );
     await shot('status.png');
     await page.keyboard.press('Escape');
 
@@ -372,6 +407,26 @@ test('Plan panel in code-server: plan a task, see the expected file and symbol, 
     await runCommand('RTK: Open Plan as Markdown');
     await page.locator('.editor-instance .view-lines', { hasText: '# Context plan:' }).first().waitFor({ timeout: 15_000 });
     log('plan opened as Markdown');
+
+    // Every notification of the session, toasts or not: none announces a forwarded port
+    // unless the endpoint was turned on (then code-server sees the server listen and says so).
+    const notifications = async () => {
+      await runCommand('Notifications: Show Notifications');
+      const center = page.locator('.notifications-center');
+      await center.waitFor({ timeout: 15_000 });
+      const texts = (await center.locator('.notification-list-item').allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
+      await page.keyboard.press('Escape');
+      return texts;
+    };
+    if (HTTP) {
+      const seen = await waitFor('the port notification', async () => (await notifications()).find((t) => PORT_NOTIFICATION.test(t)), 60_000, 2000);
+      log('port notification seen (rtk.http.enabled on):', seen);
+    } else {
+      const all = await notifications();
+      log('notifications:', JSON.stringify(all));
+      assert.ok(all.length > 0, 'the notification center lists the session\'s notifications');
+      assert.ok(!all.some((t) => PORT_NOTIFICATION.test(t)), `no port notification: ${JSON.stringify(all)}`);
+    }
   } catch (error) {
     await shot('failure.png');
     log('FAILED:', error?.stack ?? error);

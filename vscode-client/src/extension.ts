@@ -1,15 +1,19 @@
 /** Entry point: wires the server, the Plan view, the status bar and the commands. */
 import * as vscode from 'vscode';
+import { managedServer } from './install';
+import { ServerInstaller } from './installCommand';
+import { nodeProbeHost } from './launch';
 import { PlanController } from './planController';
 import { type LineRange, PlanTreeProvider } from './planTree';
 import { type HttpReady, Methods } from './protocol';
 import { RecentTasks } from './recent';
-import { ServerManager } from './server';
+import { INSTALL_COMMAND, ServerManager } from './server';
 import { needsRestart } from './settings';
 import { StatusController } from './statusBar';
 
 export interface RtkApi {
   server: ServerManager;
+  installer: ServerInstaller;
   plans: PlanController;
   tree: PlanTreeProvider;
   status: StatusController;
@@ -19,8 +23,10 @@ let current: ServerManager | undefined;
 
 export function activate(context: vscode.ExtensionContext): RtkApi {
   const output = vscode.window.createOutputChannel('RTK', { log: true });
-  const server = new ServerManager(output);
+  const storage = context.globalStorageUri.fsPath;
+  const server = new ServerManager(output, nodeProbeHost, undefined, () => managedServer(storage)?.command);
   current = server;
+  const installer = new ServerInstaller(storage, context.extensionPath, server, output);
   const tree = new PlanTreeProvider();
   const view = vscode.window.createTreeView('rtk.plan', { treeDataProvider: tree, showCollapseAll: true });
   const plans = new PlanController(server, tree, new RecentTasks(context.globalState), output, view);
@@ -43,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): RtkApi {
   command('rtk.openMarkdown', () => plans.openMarkdown());
   command('rtk.openLocation', (target: unknown, range?: LineRange) => plans.openLocation(target, range));
   command('rtk.restartServer', () => server.restart());
+  command(INSTALL_COMMAND, () => installer.install());
   command('rtk.showStatus', () => status.show());
   command('rtk.refreshIndex', () => status.refreshIndex());
   command('rtk.showLog', () => output.show(true));
@@ -55,6 +62,11 @@ export function activate(context: vscode.ExtensionContext): RtkApi {
     view,
     plans,
     status,
+    server.onDidChangeState((state) => {
+      if (state === 'running') {
+        installer.checkForUpdate();
+      }
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (needsRestart((section) => e.affectsConfiguration(section))) {
         output.info('Server settings changed; restarting');
@@ -75,7 +87,7 @@ export function activate(context: vscode.ExtensionContext): RtkApi {
   void vscode.commands.executeCommand('setContext', 'rtk.hasPlan', false);
   void vscode.commands.executeCommand('setContext', 'rtk.serverState', server.state);
   void server.start();
-  return { server, plans, tree, status };
+  return { server, installer, plans, tree, status };
 }
 
 export async function deactivate(): Promise<void> {

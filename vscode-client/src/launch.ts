@@ -1,6 +1,7 @@
 /**
  * Which command starts the server: `rtk.server.command`, then
- * `rtk.server.pythonPath -m rtk_lsp lsp`, then `rtk-lsp` on PATH.
+ * `rtk.server.pythonPath -m rtk_lsp lsp`, then `rtk-lsp` on PATH, then the
+ * private install that "RTK: Install rtk-lsp" made.
  * Each candidate is checked before use, so that a missing server gives one
  * clear message instead of a crashing client.
  */
@@ -13,7 +14,7 @@ export const DEFAULT_COMMAND = 'rtk-lsp';
 export const PYTHON_MODULE = 'rtk_lsp';
 
 export interface LaunchCandidate {
-  source: 'command' | 'pythonPath' | 'default';
+  source: 'command' | 'pythonPath' | 'default' | 'managed';
   command: string;
   args: string[];
 }
@@ -32,10 +33,10 @@ export function describeCandidate(c: LaunchCandidate): string {
   return [c.command, ...c.args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
 }
 
-/** The candidates to try, in order. */
+/** The candidates to try, in order. `managed`: the `rtk-lsp` of the private install, if there is one. */
 export function launchCandidates(
   settings: ClientSettings,
-  vars: { workspaceFolder?: string; home?: string; env?: NodeJS.ProcessEnv } = {},
+  vars: { workspaceFolder?: string; home?: string; env?: NodeJS.ProcessEnv; managed?: string } = {},
 ): LaunchCandidate[] {
   const out: LaunchCandidate[] = [];
   if (settings.command) {
@@ -50,6 +51,9 @@ export function launchCandidates(
   }
   if (!settings.command) {
     out.push({ source: 'default', command: DEFAULT_COMMAND, args: ['lsp'] });
+    if (vars.managed) {
+      out.push({ source: 'managed', command: vars.managed, args: ['lsp'] });
+    }
   }
   return out;
 }
@@ -125,7 +129,9 @@ export async function probe(candidate: LaunchCandidate, host: ProbeHost): Promis
       reason:
         candidate.source === 'default'
           ? `\`${candidate.command}\` was not found on PATH`
-          : `\`${candidate.command}\` (rtk.server.${candidate.source}) does not exist or is not executable`,
+          : candidate.source === 'managed'
+            ? `the rtk-lsp that "RTK: Install rtk-lsp" installed (\`${candidate.command}\`) is missing`
+            : `\`${candidate.command}\` (rtk.server.${candidate.source}) does not exist or is not executable`,
     };
   }
   if (candidate.source === 'pythonPath') {
@@ -156,12 +162,12 @@ export async function chooseLaunch(candidates: LaunchCandidate[], host: ProbeHos
   return { failures };
 }
 
-/** The one message shown when no candidate works: what failed and the two ways to fix it. */
+/** The one message shown when no candidate works: what failed and the ways to fix it. */
 export function notFoundMessage(failures: ProbeFailure[]): string {
   const what = failures.length > 0 ? failures.map((f) => f.reason).join('; ') : 'no server command is configured';
   return (
     `RTK: cannot start the language server: ${what}. ` +
-    'To fix it, either install the package (`pip install rtk-lsp`) in an environment whose `rtk-lsp` is on PATH, ' +
-    'or set `rtk.server.command` to the `rtk-lsp` executable or `rtk.server.pythonPath` to a Python that has rtk_lsp installed.'
+    '"Install rtk-lsp" sets up a private copy (a virtual environment in VS Code\'s storage, with the rtk-lsp that comes with the extension); ' +
+    'or install rtk-lsp yourself and set `rtk.server.command` to its `rtk-lsp` or `rtk.server.pythonPath` to a Python that has rtk_lsp installed.'
   );
 }

@@ -52,6 +52,9 @@ export class ServerNotRunningError extends Error {
 
 export const OPEN_SETTINGS = 'Open Settings';
 export const SHOW_LOG = 'Show Log';
+export const INSTALL = 'Install rtk-lsp';
+/** The command that makes the private install (registered by the extension). */
+export const INSTALL_COMMAND = 'rtk.installServer';
 
 export type ClientFactory = (
   serverOptions: Executable,
@@ -84,6 +87,8 @@ export class ServerManager implements vscode.Disposable {
     readonly output: vscode.LogOutputChannel,
     private readonly probeHost: ProbeHost = nodeProbeHost,
     private readonly factory: ClientFactory = defaultFactory,
+    /** The `rtk-lsp` of the private install ("RTK: Install rtk-lsp"), looked up at each start. */
+    private readonly managedCommand: () => string | undefined = () => undefined,
   ) {}
 
   get state(): ServerState {
@@ -138,11 +143,11 @@ export class ServerManager implements vscode.Disposable {
     this.setState('starting');
     const settings = readClientSettings(vscode.workspace.getConfiguration('rtk'));
     const cwd = folders[0].uri.fsPath;
-    const candidates = launchCandidates(settings, { workspaceFolder: cwd });
+    const candidates = launchCandidates(settings, { workspaceFolder: cwd, managed: this.managedCommand() });
     this.output.info(`Looking for the server: ${candidates.map(describeCandidate).join(' | ')}`);
     const choice = await chooseLaunch(candidates, this.probeHost);
     if (!choice.found) {
-      this.fail(notFoundMessage(choice.failures));
+      this.fail(notFoundMessage(choice.failures), true);
       return;
     }
     for (const f of choice.failures) {
@@ -220,7 +225,7 @@ export class ServerManager implements vscode.Disposable {
         this.fail(
           `RTK: the language server \`${describeCandidate(choice.found)}\` failed to start: ${
             error instanceof Error ? error.message : String(error)
-          }. See the RTK output for its log. Reinstall the package (\`pip install rtk-lsp\`) or point \`rtk.server.command\` / \`rtk.server.pythonPath\` at a working installation.`,
+          }. See the RTK output for its log. Reinstall it ("RTK: Install rtk-lsp") or point \`rtk.server.command\` / \`rtk.server.pythonPath\` at a working installation.`,
         );
         await this.disposeClient();
       }
@@ -246,12 +251,16 @@ export class ServerManager implements vscode.Disposable {
     return { action: CloseAction.DoNotRestart, handled: true };
   }
 
-  private fail(message: string): void {
+  /** Reports a failure once; `offerInstall` when no server was found at all. */
+  private fail(message: string, offerInstall = false): void {
     this._lastError = message;
     this.output.error(message);
     this.setState('failed');
-    void vscode.window.showErrorMessage(message, OPEN_SETTINGS, SHOW_LOG).then((choice) => {
-      if (choice === OPEN_SETTINGS) {
+    const actions = offerInstall ? [INSTALL, OPEN_SETTINGS, SHOW_LOG] : [OPEN_SETTINGS, SHOW_LOG];
+    void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+      if (choice === INSTALL) {
+        void vscode.commands.executeCommand(INSTALL_COMMAND);
+      } else if (choice === OPEN_SETTINGS) {
         void vscode.commands.executeCommand('workbench.action.openSettings', 'rtk.server');
       } else if (choice === SHOW_LOG) {
         this.output.show(true);

@@ -29,7 +29,8 @@ export const DEFAULTS: ServerOptions = {
   maxFileSize: 1048576,
   historyDepth: 5000,
   planTimeout: 30,
-  http: { enabled: true, port: 0 },
+  // Off under VS Code: remote windows announce every port a process opens (see rtk.http.enabled).
+  http: { enabled: false, port: 0 },
 };
 
 /** The part of `vscode.WorkspaceConfiguration` this module needs. */

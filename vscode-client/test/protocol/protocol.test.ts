@@ -55,7 +55,8 @@ describe('rtk-lsp protocol over stdio', { timeout: 180_000 }, () => {
   let proc: ChildProcess;
   let conn: MessageConnection;
   let stderr = '';
-  let settings: ServerOptions = toServerOptions({ get: () => undefined });
+  // The extension's defaults, with the HTTP endpoint (off by default) turned on to test its announcement.
+  let settings: ServerOptions = toServerOptions({ get: <T>(key: string) => (key === 'http.enabled' ? (true as T) : undefined) });
   const httpReady: unknown[] = [];
   const configRequests: unknown[] = [];
   const progressCreated: unknown[] = [];

@@ -30,6 +30,25 @@ describe('launchCandidates', () => {
   });
 });
 
+describe('the private install', () => {
+  it('comes last, and only without an explicit command', () => {
+    const managed = '/storage/venv/bin/rtk-lsp';
+    expect(launchCandidates(settings('', '/venv/bin/python'), { managed }).map((c) => c.source)).toEqual([
+      'pythonPath',
+      'default',
+      'managed',
+    ]);
+    expect(launchCandidates(settings('/opt/rtk-lsp'), { managed }).map((c) => c.source)).toEqual(['command']);
+  });
+
+  it('names a private install that went missing', async () => {
+    const choice = await chooseLaunch(launchCandidates(settings(), { managed: '/gone/bin/rtk-lsp' }), host({}));
+    expect(notFoundMessage(choice.failures)).toContain(
+      'the rtk-lsp that "RTK: Install rtk-lsp" installed (`/gone/bin/rtk-lsp`) is missing',
+    );
+  });
+});
+
 describe('chooseLaunch', () => {
   it('picks rtk-lsp from PATH', async () => {
     const choice = await chooseLaunch(launchCandidates(settings()), host({ 'rtk-lsp': '/usr/local/bin/rtk-lsp' }));
@@ -55,7 +74,8 @@ describe('chooseLaunch', () => {
     expect(choice.found).toBeUndefined();
     const text = notFoundMessage(choice.failures);
     expect(text).toContain('`rtk-lsp` was not found on PATH');
-    expect(text).toContain('pip install rtk-lsp');
+    expect(text).not.toContain('pip install'); // rtk-lsp is not on PyPI
+    expect(text).toContain('"Install rtk-lsp"');
     expect(text).toContain('rtk.server.command');
     expect(text).toContain('rtk.server.pythonPath');
   });

@@ -136,6 +136,7 @@ describe('empty and error states', () => {
     expect(labels({ kind: 'noWorkspace' })).toEqual([['No folder is open.', 'workbench.action.files.openFolder']]);
     expect(labels({ kind: 'serverNotRunning', detail: 'x' })).toEqual([
       ['The RTK server is not running.', 'rtk.restartServer'],
+      ['Install rtk-lsp', 'rtk.installServer'],
       ['Set rtk.server.command or rtk.server.pythonPath', 'rtk.openServerSettings'],
       ['Show the server log', 'rtk.showLog'],
     ]);

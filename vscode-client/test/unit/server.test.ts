@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as vscode from 'vscode';
 import type { ProbeHost } from '../../src/launch';
-import { OPEN_SETTINGS, ServerManager, ServerNotRunningError } from '../../src/server';
+import { INSTALL, OPEN_SETTINGS, ServerManager, ServerNotRunningError } from '../../src/server';
 import { FakeLanguageClient } from './fake-client';
 import { folder, mock } from './vscode-mock';
 
@@ -71,7 +71,7 @@ describe('ServerManager', () => {
       {},
       next,
     );
-    expect(result[0]).toMatchObject({ tokenBudget: 999, http: { enabled: true, port: 0 } });
+    expect(result[0]).toMatchObject({ tokenBudget: 999, http: { enabled: false, port: 0 } });
     expect(result[1]).toBe('other');
   });
 
@@ -85,12 +85,34 @@ describe('ServerManager', () => {
     expect(mock.messages).toHaveLength(1);
     const [msg] = mock.messages;
     expect(msg.level).toBe('error');
-    expect(msg.text).toMatch(/pip install rtk-lsp/);
+    expect(msg.text).not.toMatch(/pip install/);
+    expect(msg.text).toMatch(/"Install rtk-lsp" sets up a private copy/);
     expect(msg.text).toMatch(/rtk\.server\.pythonPath/);
-    expect(msg.items).toEqual(['Open Settings', 'Show Log']);
+    expect(msg.items).toEqual(['Install rtk-lsp', 'Open Settings', 'Show Log']);
     await new Promise((r) => setTimeout(r, 0));
     expect(mock.executed).toContainEqual({ command: 'workbench.action.openSettings', args: ['rtk.server'] });
     await expect(m.request('rtk/status', {})).rejects.toThrow(/not running: RTK: cannot start/);
+  });
+
+  it('offers the install when no server is found, and runs it on request', async () => {
+    open('/w/shop');
+    mock.messageAnswers.push(INSTALL);
+    const m = manager(nothing);
+    await m.start();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(mock.executed).toContainEqual({ command: 'rtk.installServer', args: [] });
+  });
+
+  it('starts the private install when nothing else is found, after rtk-lsp on PATH', async () => {
+    open('/w/shop');
+    const managed = '/storage/venv/bin/rtk-lsp';
+    const host: ProbeHost = { which: (c) => (c === managed ? managed : undefined), run: async () => ({ code: 0, stderr: '' }) };
+    const output = vscode.window.createOutputChannel('RTK', { log: true }) as unknown as vscode.LogOutputChannel;
+    const m = new ServerManager(output, host, (s, c) => new FakeLanguageClient(s, c) as never, () => managed);
+    await m.start();
+    expect(m.state).toBe('running');
+    expect(m.launch).toEqual({ source: 'managed', command: managed, args: ['lsp'] });
+    expect(mock.outputLines.join('\n')).toContain(`rtk-lsp lsp | ${managed} lsp`);
   });
 
   it('reports a server that exits during start', async () => {

@@ -38,7 +38,12 @@ describe('toServerOptions', () => {
     expect(toServerOptions(reader({}))).toEqual(DEFAULTS);
     expect(
       toServerOptions(reader({ tokenBudget: -5, exclude: 'x', planTimeout: 0, 'http.port': 70000, historyDepth: '9' })),
-    ).toEqual({ ...DEFAULTS, tokenBudget: 1, http: { enabled: true, port: 65535 } });
+    ).toEqual({ ...DEFAULTS, tokenBudget: 1, http: { enabled: false, port: 65535 } });
+  });
+
+  it('keeps the HTTP endpoint off unless enabled (remote windows announce every port)', () => {
+    expect(DEFAULTS.http.enabled).toBe(false);
+    expect(toServerOptions(reader({ 'http.enabled': true })).http).toEqual({ enabled: true, port: 0 });
   });
 });
 
