@@ -119,7 +119,8 @@ export class ServerInstaller {
       }
       void vscode.window.showErrorMessage(message, RETRY, SHOW_LOG).then((choice) => {
         if (choice === RETRY) {
-          void this.install();
+          // After this attempt has settled, or install() would join it.
+          void (this.running ?? Promise.resolve()).then(() => this.install());
         } else if (choice === SHOW_LOG) {
           this.output.show(true);
         }

@@ -208,6 +208,8 @@ export interface MockState {
   outputLines: string[];
   treeViews: any[];
   statusItems: any[];
+  /** Installed extensions by id, as `extensions.getExtension` returns them. */
+  extensions: Map<string, { isActive: boolean; exports: any; activate(): Promise<any> }>;
 }
 
 function freshState(): MockState {
@@ -232,6 +234,7 @@ function freshState(): MockState {
     outputLines: [],
     treeViews: [],
     statusItems: [],
+    extensions: new Map(),
   };
 }
 
@@ -472,6 +475,12 @@ export function fireConfigurationChange(sections: string[]): void {
     affectsConfiguration: (s: string) => sections.some((x) => x === s || x.startsWith(`${s}.`)),
   });
 }
+
+export const extensions = {
+  getExtension(id: string) {
+    return mock.extensions.get(id);
+  },
+};
 
 export const env = {
   clipboard: {
