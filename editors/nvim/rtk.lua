@@ -236,7 +236,8 @@ function M.plan(task, opts)
   -- Right after a file is opened the server is still starting (or, without setup(), not started).
   local ok, id = pcall(M.start, { bufnr = bufnr })
   if not ok or id == nil then
-    return failed('cannot start the rtk language server `' .. table.concat(M.config.cmd, ' ') .. '`: ' .. tostring(id))
+    local why = ok and 'is it installed, and on PATH?' or tostring(id)
+    return failed('cannot start the rtk language server `' .. table.concat(M.config.cmd, ' ') .. '`: ' .. why)
   end
   notify('waiting for the rtk language server to start…')
   when_ready(id, M.config.start_timeout, function(ready, why)
