@@ -1,4 +1,4 @@
-"""The command line: `rtk-lsp index | plan | lsp | serve | install-hook`."""
+"""The command line: `rtk-lsp index | plan | lsp | mcp | serve | install-hook | install-mcp`."""
 
 from __future__ import annotations
 
@@ -186,6 +186,15 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return run_lsp(tcp=args.tcp)
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from rtk_lsp.server.mcp.stdio import StdioConfig, run
+
+    if not args.wait_timeout >= 0:
+        raise UsageError(f"--wait-timeout must be a number of seconds >= 0, got {args.wait_timeout}")
+    root = _root(args.root) if args.root is not None else None
+    return run(StdioConfig(root=root, wait_timeout=args.wait_timeout, settings=_settings(args)))
+
+
 def _load_command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     import importlib
 
@@ -231,6 +240,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_lsp)
 
     demo.register(sub)
+
+    sp = sub.add_parser(
+        "mcp",
+        help="run the MCP server on stdio (for coding agents)",
+        description="Serve the plan_context, expand, find_symbol and workspace_status tools over MCP "
+        "on stdin/stdout, with one warm index. The root is --root, else the client's MCP roots, "
+        "else the working directory.",
+    )
+    sp.add_argument("--root", default=None, help="workspace root (default: the client's roots, else .)")
+    sp.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long a call waits for the first index before answering 'still indexing' (default 10)",
+    )
+    sp.add_argument("--max-file-size", type=int, help="bytes; larger files are indexed as metadata only")
+    sp.add_argument("--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)")
+    sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+    sp.set_defaults(func=cmd_mcp)
+
     _add_optional_commands(sub)
     return p
 

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlparse
 
 from rtk_lsp import __version__
@@ -38,6 +38,7 @@ ReadSource = Callable[[str], str | None]
 Planner = Callable[[Any, PlanRequest, ReadSource | None], dict[str, Any]]
 Listener = Callable[["FolderState", str], None]
 CloseHook = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 COALESCE_DELAY = 0.2  # seconds: a burst of file events inside this window becomes one refresh
 OVERLAY_DELAY = 0.3  # seconds of typing quiet before unsaved text is re-indexed
@@ -376,14 +377,13 @@ class Engine:
 
     # ---- plans --------------------------------------------------------------------------------
 
-    async def plan(
-        self, folder: FolderState | str, request: PlanRequest, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Plan on the folder's current snapshot, after catching up with pending changes.
+    async def current(
+        self, folder: FolderState | str, timeout: float | None = None
+    ) -> tuple[FolderState, SnapshotLike]:
+        """The folder's snapshot after its first index and every pending change.
 
-        Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index.
-        Identical requests on the same snapshot share one computation; the caller must treat
-        the result as read-only.
+        Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index,
+        then raises IndexNotReady with the progress.
         """
         self._check_open()
         state = self.resolve(folder)
@@ -404,7 +404,33 @@ class Engine:
         snapshot = workspace.snapshot if workspace is not None else None
         if snapshot is None:
             raise IndexFailed(f"indexing {state.root} failed: {state.error or 'no index'}")
+        return state, snapshot
 
+    async def query(
+        self,
+        folder: FolderState | str,
+        fn: Callable[[Any, ReadSource], T],
+        timeout: float | None = None,
+    ) -> T:
+        """`fn(snapshot, read_source)` on the current snapshot, run on the engine's pool.
+
+        For read-only look-ups beside plans (the MCP server's expand and find_symbol).
+        """
+        state, snapshot = await self.current(folder, timeout)
+        running = self._submit(fn, snapshot, self._source_reader(state))
+        result: T = await asyncio.wrap_future(running, loop=self._get_loop())
+        return result
+
+    async def plan(
+        self, folder: FolderState | str, request: PlanRequest, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Plan on the folder's current snapshot, after catching up with pending changes.
+
+        Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index.
+        Identical requests on the same snapshot share one computation; the caller must treat
+        the result as read-only.
+        """
+        state, snapshot = await self.current(folder, timeout)
         generation = snapshot.generation
         cached = state.results.get((generation, request))
         if cached is not None:
@@ -629,8 +655,7 @@ class Engine:
         except EngineClosed:
             return False
         folder.running = running  # kept after a cancelled await: close() must still wait for it
-        outcome = asyncio.wrap_future(running, loop=self._get_loop())
-        outcome.add_done_callback(_retrieve)
+        outcome = _watched(running)
         try:
             # shield: a cancelled caller must not drop a queued job that already took the overlays
             await asyncio.shield(outcome)
@@ -738,7 +763,7 @@ class Engine:
             f.running for f in self._folders.values() if f.running is not None and not f.running.done()
         ]
         if running:
-            await asyncio.wait([asyncio.wrap_future(r) for r in running], timeout=CLOSE_GRACE)
+            await asyncio.wait([_watched(r) for r in running], timeout=CLOSE_GRACE)
         for folder in list(self._folders.values()):
             await self._close_workspace(folder)
         self._closed = True
@@ -768,7 +793,7 @@ class Engine:
         if folder.index_task is not None and not folder.index_task.done():
             folder.index_task.cancel()
         if folder.running is not None and not folder.running.done():
-            await asyncio.wait([asyncio.wrap_future(folder.running)], timeout=CLOSE_GRACE)
+            await asyncio.wait([_watched(folder.running)], timeout=CLOSE_GRACE)
         await self._close_workspace(folder)
 
     async def _close_workspace(self, folder: FolderState) -> None:
@@ -821,6 +846,13 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
     # Mark the outcome as seen so that an abandoned failure does not log "never retrieved".
     if not fut.cancelled():
         fut.exception()
+
+
+def _watched(running: concurrent.futures.Future[Any]) -> asyncio.Future[Any]:
+    """An awaitable view of a worker's job whose failure nobody needs to read (close waits on it)."""
+    outcome = asyncio.wrap_future(running)
+    outcome.add_done_callback(_retrieve)
+    return outcome
 
 
 def _same_as_disk(path: str, text: str) -> bool:

@@ -19,6 +19,8 @@ answers "no server" in well under a millisecond when there is none.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import http.client
 import json
 import logging
@@ -289,6 +291,66 @@ class Announcement:
                 os.unlink(self.path)
         except (OSError, ValueError):
             pass
+
+
+# ---- which directory is a project, and one daemon per project --------------------------------------
+
+
+def too_broad(path: str) -> bool:
+    """`/`, the home directory or a directory above it: nobody means one of those as a project."""
+    real = os.path.realpath(path)
+    home = os.path.realpath(os.path.expanduser("~"))
+    return real == os.sep or real == home or home.startswith(real.rstrip(os.sep) + os.sep)
+
+
+def project_top(path: str, base: str | None = None) -> str:
+    """The git work tree holding `path` (never above `base`, nor a too-broad one), else `path`."""
+    real = os.path.realpath(path)
+    d = real
+    while (base is None or d == base or d.startswith(base.rstrip(os.sep) + os.sep)) and not too_broad(d):
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return real
+
+
+def _lock_path(kind: str, root: str) -> str:
+    digest = hashlib.sha1(os.path.realpath(root).encode("utf-8", errors="surrogateescape")).hexdigest()[:16]
+    return os.path.join(discovery_dir(), f"{kind}-{digest}.lock")
+
+
+def take_lock(kind: str, root: str, *, wait: float = 0.0) -> int | None:
+    """An exclusive lock on `root` for this process: the open fd holding it, or None if another has it.
+
+    "serve" is held by an exclusive daemon for its whole life (the kernel drops it when the
+    process dies, however it dies); "spawn" by a hook while it starts one.
+    """
+    directory = discovery_dir()
+    if not _private_dir(directory, create=True):
+        return None
+    fd = os.open(_lock_path(kind, root), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.02)
+
+
+def lock_held(kind: str, root: str) -> bool:
+    """True while some process holds `kind` for `root` (a daemon runs, or is starting)."""
+    fd = take_lock(kind, root)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
 
 
 # ---- client ------------------------------------------------------------------------------------

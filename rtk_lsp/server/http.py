@@ -6,6 +6,7 @@ Endpoints (all JSON, snake_case; see docs/http.md):
     POST /v1/plan-context   {project_root, task, token_budget, detail, format, trace} -> the plan
     GET  /v1/status         as the LSP's rtk/status
     POST /v1/refresh        {project_root} -> as the LSP's rtk/refresh
+    GET|POST|DELETE /mcp    MCP over streamable HTTP (rtk_lsp.server.mcp.asgi), loaded on first use
 
 Every request passes, in order: a Host check (DNS-rebinding defence), an Origin check (no
 browser page may call in), the bearer token, a cap on requests in flight and a per-request
@@ -33,7 +34,7 @@ import socket
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -50,8 +51,11 @@ from rtk_lsp.engine import (
 )
 from rtk_lsp.plan.pipeline import plan_json
 from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
-from rtk_lsp.server.discovery import Announcement, new_token
+from rtk_lsp.server.discovery import Announcement, new_token, project_top
 from rtk_lsp.settings import Settings
+
+if TYPE_CHECKING:
+    from rtk_lsp.server.mcp.asgi import McpEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ RETRY_OVERLOADED = 1  # seconds, for Retry-After
 RETRY_INDEXING = 2
 ENCODED_CACHE = 64  # serialised plans kept, keyed by the identity of the engine's result
 
+MCP_PATH = "/mcp"
 PLAN_FIELDS = ("project_root", "task", "token_budget", "detail", "format", "trace", "legacy")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
@@ -196,6 +201,7 @@ class Door:
         self._encoded: OrderedDict[int, tuple[dict[str, Any], bytes]] = OrderedDict()
         self._refreshing: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._token = options.token.encode() if options.token is not None else None
+        self._mcp: McpEndpoint | None = None  # started by the first /mcp request
 
     # ---- middleware -----------------------------------------------------------------------------
 
@@ -246,6 +252,10 @@ class Door:
                     "missing or wrong bearer token (see the discovery file)",
                     headers={"WWW-Authenticate": 'Bearer realm="rtk-lsp"'},
                 )
+        if request.method == "GET" and request.path == MCP_PATH:
+            # An MCP event stream stays open for the whole session: it is neither a request in
+            # flight nor under a deadline (the SDK caps sessions, one stream each).
+            return await handler(request)
         if self.active >= self.options.max_requests:
             raise HttpError(
                 503,
@@ -292,10 +302,10 @@ class Door:
     async def plan_context(self, request: web.Request) -> web.Response:
         raw = await self._body(request)
         plan_request = self._plan_request(raw)
-        folder = self._folder(raw)
+        folder = self.folder(raw)
         wait = self._wait(request)
         # Waiting for a first index says nothing about load: such plans do not steer the limit.
-        with self._admit((folder.root, plan_request), observe=folder.ready.done()):
+        with self.admit((folder.root, plan_request), observe=folder.ready.done()):
             try:
                 result = await self.engine.plan(folder, plan_request, timeout=wait)
             except EngineError as exc:
@@ -304,7 +314,7 @@ class Door:
 
     async def refresh(self, request: web.Request) -> web.Response:
         raw = await self._body(request)
-        folder = self._folder(raw)
+        folder = self.folder(raw)
         # A refresh asked for while one of the same root runs shares it: a full re-scan each is waste.
         shared = self._refreshing.get(folder.root)
         if shared is None:
@@ -315,6 +325,18 @@ class Door:
             return _json_response(await asyncio.shield(shared))
         except EngineError as exc:
             raise self._engine_error(exc) from exc
+
+    async def mcp(self, request: web.Request) -> web.StreamResponse:
+        """MCP over streamable HTTP: the same tools as `rtk-lsp mcp`, on this server's engine."""
+        if self._mcp is None:
+            from rtk_lsp.server.mcp.asgi import McpEndpoint
+
+            self._mcp = McpEndpoint(self)
+        return await self._mcp.handle(request)
+
+    async def close(self, app: web.Application | None = None) -> None:
+        if self._mcp is not None:
+            await self._mcp.close()
 
     def _refreshed(self, root: str, fut: asyncio.Future[dict[str, Any]]) -> None:
         self._refreshing.pop(root, None)
@@ -360,7 +382,7 @@ class Door:
         except RequestError as exc:
             raise _bad_field(exc) from None
 
-    def _folder(self, raw: Mapping[str, Any]) -> FolderState:
+    def folder(self, raw: Mapping[str, Any]) -> FolderState:
         value = raw.get("project_root")
         if value is None:
             raise HttpError(400, "invalid_request", "project_root: is required", field="project_root")
@@ -399,7 +421,7 @@ class Door:
                 f"{self.options.max_roots} roots",
                 field="project_root",
             )
-        root = _project_top(real, base)
+        root = project_top(real, base)
         folder = self.engine.add_folder(root)
         logger.info("serving %s on request", root)
         if self.options.on_new_root is not None:
@@ -412,7 +434,7 @@ class Door:
         return wait if asked is None else min(wait, asked)
 
     @contextlib.contextmanager
-    def _admit(self, key: tuple[str, PlanRequest], observe: bool = True) -> Iterator[None]:
+    def admit(self, key: tuple[str, PlanRequest], observe: bool = True) -> Iterator[None]:
         count = self._pending.get(key)
         if count is None:
             if len(self._pending) >= int(self.limit):
@@ -496,19 +518,6 @@ def _innermost(folders: list[FolderState], real: str) -> FolderState | None:
     return best
 
 
-def _project_top(real: str, base: str) -> str:
-    """The git work tree holding `real`, if it is inside `base`; else `real` itself."""
-    d = real
-    while d == base or d.startswith(base.rstrip(os.sep) + os.sep):
-        if os.path.exists(os.path.join(d, ".git")):
-            return d
-        parent = os.path.dirname(d)
-        if parent == d:
-            break
-        d = parent
-    return real
-
-
 DOOR: web.AppKey[Door] = web.AppKey("rtk_door", Door)
 
 
@@ -520,6 +529,9 @@ def create_app(engine: Engine, options: HttpOptions) -> web.Application:
     app.router.add_get("/v1/status", door.status)
     app.router.add_post("/v1/plan-context", door.plan_context)
     app.router.add_post("/v1/refresh", door.refresh)
+    for method in ("GET", "POST", "DELETE"):
+        app.router.add_route(method, MCP_PATH, door.mcp)
+    app.on_shutdown.append(door.close)
     return app
 
 
