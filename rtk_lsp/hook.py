@@ -11,9 +11,13 @@ original prompt. Unlike the reference's `rtk-mem-context.sh`:
   injected up to 30k);
 - one marker, emitted and checked by the same constant: a prompt that already carries it
   (a nested task, a retried call) is passed through, never injected twice;
-- fail-open: no server, a server still indexing, a timeout, bad input or any error
-  means no output and exit 0, so the call goes on unchanged. It never computes a plan
-  itself: that would cost seconds of indexing inside Claude Code's hook timeout.
+- no daemon to start by hand: when no server serves the session's project, the hook starts
+  `rtk-lsp serve --root <project> --idle-timeout 1800 --exclusive` detached (one per project:
+  locks next to the discovery files), and answers this call through it only if the project
+  has a warm store; the next calls find it warm;
+- fail-open: a server still indexing, a timeout, bad input or any error means no output
+  and exit 0, so the call goes on unchanged (RTK_LSP_HOOK_DEBUG=1 says why on stderr). It
+  never computes a plan itself: that would cost seconds of indexing inside the hook's limit.
 
 `install(settings_path)` adds the hook to a Claude Code settings file (a backup is made
 first, and a second install changes nothing); `uninstall` removes exactly what it added.
@@ -27,6 +31,7 @@ import json
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +46,9 @@ DEFAULT_DETAIL = "content"
 HOOK_TIMEOUT = 10  # seconds Claude Code gives the hook
 REQUEST_TIMEOUT = 6.0  # ours, inside that
 INDEX_WAIT = 2.0  # seconds the server may wait for a first index before we give up
+TIME_LIMIT = 8.0  # seconds for all of it, inside HOOK_TIMEOUT
+SPAWN_LOCK_WAIT = 3.0  # seconds to wait for another hook starting a daemon, or for ours to lock
+IDLE_TIMEOUT = 1800  # seconds a daemon started by the hook lives without a request
 MAX_STDIN = 8 * 1024 * 1024
 MAX_TASK_CHARS = 6000  # of description + prompt: the head says what the task is
 MODULE = "rtk_lsp.hook"
@@ -58,19 +66,39 @@ def _footer() -> str:
     return f"\n{END_MARKER}\n\n"
 
 
-def inject(payload: Any, budget: int, detail: str, cwd: str | None = None) -> dict[str, Any] | None:
+def _why(message: str) -> None:
+    """Why the hook stays silent, on stderr, when RTK_LSP_HOOK_DEBUG is set."""
+    if os.environ.get("RTK_LSP_HOOK_DEBUG"):
+        print(f"rtk-lsp hook: {message}", file=sys.stderr)
+
+
+def inject(
+    payload: Any,
+    budget: int,
+    detail: str,
+    cwd: str | None = None,
+    time_limit: float = TIME_LIMIT,
+    start: bool = True,
+) -> dict[str, Any] | None:
     """The hook's answer for one PreToolUse payload, or None to let the call through unchanged."""
     from rtk_lsp.plan.request import PlanRequest
     from rtk_lsp.server.discovery import plan_via_running_server
     from rtk_lsp.tokens import estimate_tokens
 
+    deadline = time.monotonic() + time_limit
     if not isinstance(payload, dict) or payload.get("tool_name") not in TOOLS:
+        _why("not a sub-agent call")
         return None
     tool_input = payload.get("tool_input")
     if not isinstance(tool_input, dict):
+        _why("the call has no tool_input")
         return None
     prompt = tool_input.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip() or MARKER in prompt:
+    if not isinstance(prompt, str) or not prompt.strip():
+        _why("the sub-agent has no prompt")
+        return None
+    if MARKER in prompt:
+        _why("the prompt already carries a plan")
         return None
     description = tool_input.get("description")
     task = "\n".join(t for t in (description, prompt) if isinstance(t, str) and t.strip())[:MAX_TASK_CHARS]
@@ -79,14 +107,26 @@ def inject(payload: Any, budget: int, detail: str, cwd: str | None = None) -> di
     header, footer = _header(budget), _footer()
     room = budget - estimate_tokens(header + footer)
     if room < 64:
+        _why(f"a budget of {budget} tokens leaves no room for a plan")
         return None
+    if not _server_ready(root, deadline, start):
+        return None
+    left = deadline - time.monotonic()
     result = plan_via_running_server(
-        root, PlanRequest(task.strip(), room, detail), timeout=REQUEST_TIMEOUT, wait=INDEX_WAIT
+        root,
+        PlanRequest(task.strip(), room, detail),
+        timeout=max(0.5, min(REQUEST_TIMEOUT, left)),
+        wait=max(0.0, min(INDEX_WAIT, left - 1.0)),
     )
-    if result is None or not result.get("selected"):
+    if result is None:
+        _why(f"the server for {root} gave no plan (still indexing, busy, or failed; see its log)")
+        return None
+    if not result.get("selected"):
+        _why("the plan selected nothing for this task")
         return None
     context = result.get("context")
     if not isinstance(context, str) or not context.strip():
+        _why("the plan has no context")
         return None
     updated = dict(tool_input)
     updated["prompt"] = header + context.rstrip("\n") + "\n" + footer + prompt
@@ -103,6 +143,73 @@ def inject(payload: Any, budget: int, detail: str, cwd: str | None = None) -> di
     }
 
 
+def _server_ready(where: str, deadline: float, start: bool) -> bool:
+    """True when a live server serves `where`, starting one (detached) when none does.
+
+    A new daemon answers this call only if it has a warm store to load (a second or so);
+    otherwise its first index would not finish inside the hook's time limit, so this call
+    goes through unchanged and the next one finds the server warm.
+    """
+    from rtk_lsp.index.store import db_path_for
+    from rtk_lsp.server.discovery import project_top, servers_for, too_broad
+
+    if servers_for(where):
+        return True
+    if not start:
+        _why(f"no server serves {where} (and --no-start)")
+        return False
+    root = project_top(where)
+    if too_broad(root):
+        _why(f"no server serves {where}, and {root} is too broad to start one for")
+        return False
+    warm = os.path.exists(db_path_for(root))  # before the new daemon creates an empty one
+    pid = start_server(root)
+    started = f"started one (pid {pid})" if pid else "one is starting"
+    if not warm:
+        _why(f"no server served {root}; {started}; its first index is not built yet")
+        return False
+    while time.monotonic() < deadline - 1.0:
+        if servers_for(where):
+            return True
+        time.sleep(0.05)
+    _why(f"no server served {root}; {started}, but it was not up in time")
+    return False
+
+
+def start_server(root: str) -> int | None:
+    """Start `rtk-lsp serve` for `root`, detached, unless one runs or is starting; its pid, or None.
+
+    Hooks take the "spawn" lock in turn; the daemon takes the "serve" lock for its whole life
+    (and exits if another holds it), so racing hooks start one daemon per root.
+    """
+    from rtk_lsp.server.discovery import discovery_dir, lock_held, servers_for, take_lock
+
+    fd = take_lock("spawn", root, wait=SPAWN_LOCK_WAIT)
+    if fd is None:
+        return None  # another hook is starting it now
+    try:
+        if servers_for(root) or lock_held("serve", root):
+            return None
+        log = os.path.join(discovery_dir(), f"serve-{os.path.basename(root) or 'root'}.log")
+        command = [sys.executable, "-m", "rtk_lsp", "serve", "--root", root]
+        with open(log, "ab") as err:
+            proc = subprocess.Popen(
+                [*command, "--idle-timeout", str(IDLE_TIMEOUT), "--exclusive"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                cwd=root,
+                start_new_session=True,  # outlives the hook, and Claude Code's signals to it
+            )
+        # Hold our lock until the daemon holds its own, so that the next hook sees it starting.
+        until = time.monotonic() + SPAWN_LOCK_WAIT
+        while not lock_held("serve", root) and proc.poll() is None and time.monotonic() < until:
+            time.sleep(0.02)
+        return proc.pid
+    finally:
+        os.close(fd)
+
+
 def run(argv: list[str] | None = None) -> int:
     """The hook process: stdin in, maybe one JSON object out, always exit 0."""
     try:
@@ -110,13 +217,14 @@ def run(argv: list[str] | None = None) -> int:
         raw = sys.stdin.buffer.read(MAX_STDIN + 1)
         if len(raw) > MAX_STDIN:
             return 0
-        answer = inject(json.loads(raw), args.budget, args.detail)
+        answer = inject(
+            json.loads(raw), args.budget, args.detail, time_limit=args.time_limit, start=not args.no_start
+        )
         if answer is not None:
             sys.stdout.write(json.dumps(answer, ensure_ascii=False))
             sys.stdout.flush()
     except BaseException as exc:  # fail-open, whatever happened (argparse exits included)
-        if os.environ.get("RTK_LSP_HOOK_DEBUG"):
-            print(f"rtk-lsp hook: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _why(f"{type(exc).__name__}: {exc}")
     return 0
 
 
@@ -124,6 +232,14 @@ def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse hook")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="tokens for the whole injected block")
     p.add_argument("--detail", choices=("paths", "symbols", "content"), default=DEFAULT_DETAIL)
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"answer within this long, or let the call through unchanged (default {TIME_LIMIT:g})",
+    )
+    p.add_argument("--no-start", action="store_true", help="never start a server; use a running one only")
     return p
 
 

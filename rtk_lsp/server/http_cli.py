@@ -89,6 +89,11 @@ def register(sub: Any) -> None:
         "--no-auth", action="store_true", help="accept requests without the token (testing only: unsafe)"
     )
     sp.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="exit at once if another --exclusive server serves this root (one --root only)",
+    )
+    sp.add_argument(
         "--max-file-size", type=_positive_int, help="bytes; larger files are indexed as metadata only"
     )
     sp.add_argument("--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)")
@@ -118,6 +123,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not os.path.isdir(path):
             print(f"rtk-lsp: error: not a directory: {path}", file=sys.stderr)
             return 2
+    if args.exclusive:
+        if len(roots) != 1:
+            print("rtk-lsp: error: --exclusive needs exactly one --root", file=sys.stderr)
+            return 2
+        from rtk_lsp.server.discovery import take_lock
+
+        # Held (by this open descriptor) until the process exits, however it exits.
+        if take_lock("serve", roots[0]) is None:
+            print(f"rtk-lsp serve: {os.path.realpath(roots[0])} is already served", file=sys.stderr)
+            return 0
     settings = Settings()
     if args.max_file_size:
         settings = settings.replace(max_file_size=args.max_file_size)
