@@ -16,6 +16,8 @@ from rtk_lsp.settings import DEFAULT_BUDGET, Settings
 
 log = logging.getLogger("rtk_lsp")
 
+MCP_CLIENTS = ("claude-code", "cursor", "vscode", "codex", "gemini")  # rtk_lsp.install_mcp.CLIENT
+
 
 class UsageError(Exception):
     """A bad argument: one line on stderr, exit code 2."""
@@ -260,6 +262,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)")
     sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
     sp.set_defaults(func=cmd_mcp)
+
+    sp = sub.add_parser(
+        "install-mcp",
+        help="add (or --uninstall) the rtk-lsp MCP server to a coding agent's configuration",
+        description="Write the client's documented MCP configuration (a backup is made first; running it "
+        "again changes nothing; --uninstall removes only the rtk-lsp entry). See docs/agents.md.",
+    )
+    sp.add_argument("--client", required=True, choices=MCP_CLIENTS)
+    sp.add_argument(
+        "--scope",
+        choices=("project", "user"),
+        default="project",
+        help="project: the project's own file, with --root pinned (default); user: every project",
+    )
+    sp.add_argument("--root", default=".", help="the project (default: the current directory)")
+    sp.add_argument("--config", metavar="PATH", help="the file to edit (default: the client's, per scope)")
+    sp.add_argument("--uninstall", action="store_true", help="remove the rtk-lsp entry instead")
+    sp.set_defaults(func=lambda args: _load_command("rtk_lsp.install_mcp", "cmd_install_mcp")(args))
 
     _add_optional_commands(sub)
     return p

@@ -26,16 +26,15 @@ first, and a second install changes nothing); `uninstall` removes exactly what i
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
+
+from rtk_lsp.configfile import json_text, load_json, replace_file
 
 MARKER = "<!-- rtk-lsp:context -->"
 END_MARKER = "<!-- /rtk-lsp:context -->"
@@ -319,55 +318,13 @@ def _with_ours(settings: dict[str, Any], command: str) -> dict[str, Any]:
     return out
 
 
-def _load(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        return None
-    data = json.loads(text) if text.strip() else {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} does not hold a JSON object")
-    return data
-
-
-def _save(path: str, data: dict[str, Any]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    mode = 0o600
-    with contextlib.suppress(OSError):
-        mode = os.stat(path).st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _backup(path: str) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    backup = f"{path}.rtk-backup-{stamp}"
-    n = 1
-    while os.path.exists(backup):
-        n += 1
-        backup = f"{path}.rtk-backup-{stamp}-{n}"
-    shutil.copy2(path, backup)
-    return backup
-
-
 def update_settings(path: str, *, command: str | None, uninstall: bool = False) -> tuple[bool, str | None]:
     """Install (or with `uninstall`, remove) the hook in a settings file.
 
     Returns (changed, backup path). Nothing is written when nothing changes. Raises
     ValueError for a settings file that is not a JSON object (it is left untouched).
     """
-    current = _load(path)
+    current = load_json(path)
     base = current if current is not None else {}
     if uninstall:
         wanted = _without_ours(base)
@@ -376,9 +333,7 @@ def update_settings(path: str, *, command: str | None, uninstall: bool = False) 
         wanted = _with_ours(base, command)
     if wanted == base:
         return False, None
-    backup = _backup(path) if current is not None else None
-    _save(path, wanted)
-    return True, backup
+    return True, replace_file(path, json_text(wanted))
 
 
 def cmd_install_hook(args: argparse.Namespace) -> int:
