@@ -300,17 +300,20 @@ async def test_http_tools(mode: str, tmp_path: Path) -> None:
 # ---- a second, independent client: the MCP Inspector's command-line mode ---------------------------
 
 
-def inspector() -> str | None:
-    """The Inspector installed by .ci/run (RTK_MCP_INSPECTOR, or its default cache folder)."""
-    path = os.environ.get("RTK_MCP_INSPECTOR") or os.path.expanduser(
-        "~/.cache/rtk-mcp-inspector/node_modules/.bin/mcp-inspector"
-    )
-    return path if os.path.isfile(path) and shutil.which("node") else None
+def inspector() -> list[str] | None:
+    """The Inspector CLI and its Node, as .ci/run installs them (tests/mcp-inspector/)."""
+    base = Path(os.environ.get("RTK_MCP_INSPECTOR_DIR") or Path.home() / ".cache/rtk-mcp-inspector")
+    package = base / "node_modules/@modelcontextprotocol/inspector"
+    node = base / "node_modules/.bin/node"
+    if not (package / "package.json").is_file() or not node.exists():
+        return None
+    launcher = json.loads((package / "package.json").read_text())["bin"]["mcp-inspector"]
+    return [str(node), str(package / launcher)]
 
 
 def test_inspector_cli(tmp_path: Path) -> None:
     cli = inspector()
-    if cli is None:
+    if not cli:
         if os.environ.get("CI"):
             pytest.fail("the MCP Inspector is not installed: .ci/run installs it")
         pytest.skip("the MCP Inspector is not installed (bash .ci/run installs it)")
@@ -320,7 +323,7 @@ def test_inspector_cli(tmp_path: Path) -> None:
 
     def run(*args: str) -> Any:
         done = subprocess.run(
-            [cli, "--cli", *server, *args],
+            [*cli, "--cli", *server, *args],
             env=env,
             capture_output=True,
             text=True,
