@@ -354,7 +354,9 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
     else:
         print(f"installed the rtk-lsp PreToolUse hook ({MATCHER}) in {path}")
         print(f"  command: {command}")
-        print("  it injects context only while an rtk-lsp server runs (rtk-lsp serve, or an editor's)")
+        print(
+            "  it uses the project's running rtk-lsp server, and starts one when none runs (--no-start: never)"
+        )
     return 0
 
 

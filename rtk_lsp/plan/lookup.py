@@ -86,10 +86,10 @@ def expand(
     if start_line is not None or end_line is not None:
         first = 1 if start_line is None else start_line
         last = len(lines) if end_line is None else end_line
-        if first < 1 or last < first:
-            raise LookupFailed(f"start_line/end_line: need 1 <= start_line <= end_line, got {first}..{last}")
         if first > len(lines):
             raise LookupFailed(f"start_line: {rel} has only {len(lines)} lines, got {first}")
+        if first < 1 or last < first:
+            raise LookupFailed(f"start_line/end_line: need 1 <= start_line <= end_line, got {first}..{last}")
         spans.append(("", "lines", first, min(last, len(lines))))
 
     blocks: list[dict[str, Any]] = []
@@ -131,6 +131,8 @@ def expand(
 
 def render_expansion(result: dict[str, Any]) -> str:
     """The Markdown an agent reads: one fenced block per symbol or range."""
+    if not result["blocks"]:
+        return f"(nothing fits in {result['budget']} tokens: ask again with a larger budget)\n"
     out = []
     for b in result["blocks"]:
         title = f"{result['path']} L{b['start_line']}-{b['end_line']}"
@@ -141,7 +143,7 @@ def render_expansion(result: dict[str, Any]) -> str:
         out.append(
             f"(cut to fit {result['budget']} tokens: ask again with a larger budget or a smaller range)\n"
         )
-    return "".join(out) if out else f"(nothing fits in {result['budget']} tokens)\n"
+    return "".join(out)
 
 
 def _render(title: str, body: list[str], more: int, cut: bool = False) -> str:
