@@ -165,6 +165,24 @@ async def test_stdio_tools(tmp_path: Path) -> None:
         await check_bad_arguments(session)
 
 
+async def test_stdio_stays_warm(tmp_path: Path) -> None:
+    """The agent's own edits reach the index without a client telling the server."""
+    repo = make_billing_repo(tmp_path / "shop")
+    env = make_env(tmp_path)
+    async with stdio_session(tmp_path, env, "--root", str(repo.root)) as session:
+        before = await call_tool(session, "find_symbol", {"name": "refund_policy"})
+        assert before.structured_content["definitions"] == []  # type: ignore[index]
+        repo.write("billing/refunds.py", "def refund_policy(order):\n    return order.total() * 0.5\n")
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            found = await call_tool(session, "find_symbol", {"name": "refund_policy"})
+            if found.structured_content["definitions"]:  # type: ignore[index]
+                break
+            assert time.monotonic() < deadline, "the new file never reached the index"
+            await asyncio.sleep(0.1)
+        assert found.structured_content["definitions"][0]["path"] == "billing/refunds.py"  # type: ignore[index]
+
+
 async def test_stdio_roots(tmp_path: Path) -> None:
     """No --root: the client's roots when it lists them, else the working directory."""
     repo = make_billing_repo(tmp_path / "shop")

@@ -3,8 +3,10 @@
 Roots: `--root` when given; otherwise the client's MCP roots when it offers them (asked
 for once the session is initialized, and again when they change), else the git work tree
 of the working directory (or the directory itself outside git). A home directory or `/` is never indexed by default: too broad to be a project.
-The first index runs in the background from the start; a call that arrives before it is
-done waits (reporting MCP progress) up to `--wait-timeout` and then says "still indexing".
+The first index runs in the background from the start, and the roots are watched for the
+agent's own edits and HEAD moves, so every call plans on the files as they are; a call that
+arrives before the first index is done waits (reporting MCP progress) up to `--wait-timeout`
+and then says "still indexing".
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rtk_lsp.engine import Engine, FolderState, path_of
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.server.discovery import project_top, too_broad
 from rtk_lsp.server.mcp.tools import build_server
+from rtk_lsp.server.watch import Watcher
 from rtk_lsp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,15 +47,16 @@ class StdioConfig:
 class StdioBackend:
     """Roots and waiting for one stdio session; plans go straight to the engine (one client)."""
 
-    def __init__(self, engine: Engine, config: StdioConfig) -> None:
+    def __init__(self, engine: Engine, config: StdioConfig, watcher: Watcher) -> None:
         self._engine = engine
         self._config = config
+        self._watcher = watcher
         self._roots_ready = asyncio.Event()
         self._client_roots: list[str] = []
         self._asking: asyncio.Task[None] | None = None
         self.roots_from = "--root"
         if config.root is not None:
-            engine.add_folder(config.root)
+            self._add(config.root)
             self._roots_ready.set()
 
     @property
@@ -93,7 +97,13 @@ class StdioBackend:
             raise ToolError(f"root: {root} is too broad to index; give the project's directory")
         if len(self._engine.folders()) >= MAX_FOLDERS:
             raise ToolError(f"root: this server already indexes {MAX_FOLDERS} workspaces")
-        return self._engine.add_folder(real)
+        return self._add(real)
+
+    def _add(self, root: str) -> FolderState:
+        """Index a root and keep it warm: the agent edits files as it goes."""
+        folder = self._engine.add_folder(root)
+        self._watcher.watch(folder.root)
+        return folder
 
     def admit(self, folder: FolderState, request: PlanRequest) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
@@ -132,7 +142,7 @@ class StdioBackend:
         for gone in set(self._client_roots) - set(usable):
             self._engine.remove_folder(gone)
         for path in usable[:MAX_FOLDERS]:
-            self._engine.add_folder(path)
+            self._add(path)
         self._client_roots = usable
         self.roots_from = "client roots"
         self._roots_ready.set()
@@ -145,17 +155,19 @@ class StdioBackend:
             logger.warning("%s, and the working directory %s is too broad to index", why, cwd)
             self.roots_from = "none (working directory too broad)"
         else:
-            self._engine.add_folder(cwd)
+            self._add(cwd)
             self.roots_from = "working directory"
         self._roots_ready.set()
 
 
 async def serve_stdio(engine: Engine, config: StdioConfig) -> int:
-    backend = StdioBackend(engine, config)
+    watcher = Watcher(engine)
+    backend = StdioBackend(engine, config, watcher)
     server = build_server(backend, middleware=[backend.watch_roots])
     try:
         await server.run_stdio_async()
     finally:
+        await watcher.close()
         await engine.close()
     return 0
 
