@@ -26,7 +26,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ListRootsResult, Root
-from test_http import MODES, START_TIMEOUT, TASK, call, make_env, run_door
+from test_http import MODES, START_TIMEOUT, TASK, call, make_env, run_door, run_serve
 
 from rtk_lsp.server.mcp.tools import plan_schema
 
@@ -222,35 +222,38 @@ def held_git(tmp_path: Path, env: dict[str, str]) -> Path:
     return gate
 
 
-async def test_stdio_still_indexing(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    gate = held_git(tmp_path, env)
+async def check_still_indexing(session: ClientSession, gate: Path, root: Path) -> None:
+    """While the first index is held back: "still indexing" with progress; once it is let go, plans."""
     progress: list[tuple[float, str | None]] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append((value, message))
 
-    async with stdio_session(tmp_path, env, "--root", str(repo.root), "--wait-timeout", "1") as session:
-        held = await call_tool(session, "plan_context", {"task": TASK}, progress_callback=on_progress)
-        assert held.is_error and "still indexing" in text(held), text(held)
-        assert progress and all(str(repo.root.resolve()) in (m or "") for _, m in progress), progress
-        status = await call_tool(session, "workspace_status", {})
-        assert status.structured_content["folders"][0]["state"] == "indexing"  # type: ignore[index]
-        assert "indexing" in text(status)
+    held = await call_tool(session, "plan_context", {"task": TASK}, progress_callback=on_progress)
+    assert held.is_error and "still indexing" in text(held), text(held)
+    assert progress and all(str(root) in (m or "") for _, m in progress), progress
+    status = await call_tool(session, "workspace_status", {})
+    assert status.structured_content["folders"][0]["state"] == "indexing"  # type: ignore[index]
+    assert "indexing" in text(status)
 
-        gate.touch()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            status = await call_tool(session, "workspace_status", {})
-            if status.structured_content["folders"][0]["state"] == "ready":  # type: ignore[index]
-                break
-            assert time.monotonic() < deadline, "the first index never finished"
-            await asyncio.sleep(0.05)
-        plan = await call_tool(session, "plan_context", {"task": TASK})
-        assert (
-            not plan.is_error and plan.structured_content["selected"][0]["rel_path"] == "billing/invoice.py"
-        )  # type: ignore[index]
+    gate.touch()
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        status = await call_tool(session, "workspace_status", {})
+        if status.structured_content["folders"][0]["state"] == "ready":  # type: ignore[index]
+            break
+        assert time.monotonic() < deadline, "the first index never finished"
+        await asyncio.sleep(0.05)
+    plan = await call_tool(session, "plan_context", {"task": TASK})
+    assert not plan.is_error and plan.structured_content["selected"][0]["rel_path"] == "billing/invoice.py"  # type: ignore[index]
+
+
+async def test_stdio_still_indexing(tmp_path: Path) -> None:
+    repo = make_billing_repo(tmp_path / "shop")
+    env = make_env(tmp_path)
+    gate = held_git(tmp_path, env)
+    async with stdio_session(tmp_path, env, "--root", str(repo.root), "--wait-timeout", "1") as session:
+        await check_still_indexing(session, gate, repo.root.resolve())
 
 
 # ---- streamable HTTP on the door -------------------------------------------------------------------
@@ -313,6 +316,17 @@ async def test_http_tools(mode: str, tmp_path: Path) -> None:
         status = (await door.call("GET", "/v1/status")).json()
         assert status["folders"][0]["plans"]["hits"] >= 1, "the second session's plan came from the cache"
         await door.healthy()
+
+
+async def test_http_still_indexing(tmp_path: Path) -> None:
+    repo = make_billing_repo(tmp_path / "shop")
+    env = make_env(tmp_path)
+    gate = held_git(tmp_path, env)
+    async with (
+        run_serve(tmp_path, repo.root, "--wait-timeout", "1", env=env) as door,
+        http_session(door.url, door.token) as session,
+    ):
+        await check_still_indexing(session, gate, door.root)
 
 
 # ---- a second, independent client: the MCP Inspector's command-line mode ---------------------------
