@@ -88,19 +88,14 @@ def install_size() -> None:
     print(f"\nratio: +{added / base:.0%} over the other runtime dependencies")
 
 
-def import_ms(statement: str, runs: int, src: Path = ROOT) -> tuple[float, int, bool]:
+def import_once(statement: str, src: Path) -> tuple[float, int, bool]:
     code = (
         f"import sys; sys.path.insert(0, {str(src)!r}); import time; t = time.perf_counter(); {statement}; "
         "print((time.perf_counter() - t) * 1000, len(sys.modules), 'mcp' in sys.modules)"
     )
-    samples = []
-    mods, has_mcp = 0, False
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        ms, n, flag = out.split()
-        samples.append(float(ms))
-        mods, has_mcp = int(n), flag == "True"
-    return statistics.median(samples), mods, has_mcp
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    ms, n, flag = out.split()
+    return float(ms), int(n), flag == "True"
 
 
 def import_cost(runs: int, baseline: Path | None) -> None:
@@ -111,20 +106,27 @@ def import_cost(runs: int, baseline: Path | None) -> None:
         ("`rtk-lsp mcp` (stdio)", "import rtk_lsp.server.mcp.stdio", False),
         ("uvicorn (a second web server, the alternative)", "import uvicorn, starlette.applications", False),
     ]
-    print(f"\n## import cost (median of {runs} fresh interpreters)\n")
+    print(f"\n## import cost (median of {runs} fresh interpreters; with a baseline, runs alternate)\n")
     head = "| what | ms | modules | loads `mcp` |"
     if baseline:
-        head += f" baseline ({baseline.name}) ms | baseline modules |"
-    print(head + "\n|---|---|---|---|" + ("---|---|" if baseline else ""))
+        head += f" baseline ({baseline.name}) ms | baseline modules | ratio |"
+    print(head + "\n|---|---|---|---|" + ("---|---|---|" if baseline else ""))
     for label, statement, compare in rows:
-        ms, mods, has_mcp = import_ms(statement, runs)
-        line = f"| {label} | {ms:.0f} | {mods} | {'yes' if has_mcp else 'no'} |"
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(runs):
+            ms, mods, has_mcp = import_once(statement, ROOT)
+            ours.append(ms)
+            if baseline and compare:
+                base_ms, base_mods, _ = import_once(statement, baseline)
+                theirs.append(base_ms)
+        line = f"| {label} | {statistics.median(ours):.0f} | {mods} | {'yes' if has_mcp else 'no'} |"
         if baseline:
-            if compare:
-                base_ms, base_mods, _ = import_ms(statement, runs, baseline)
-                line += f" {base_ms:.0f} | {base_mods} |"
+            if theirs:
+                ratio = statistics.median(ours) / statistics.median(theirs)
+                line += f" {statistics.median(theirs):.0f} | {base_mods} | {ratio:.2f} |"
             else:
-                line += " – | – |"
+                line += " – | – | – |"
         print(line)
 
 
