@@ -329,6 +329,38 @@ async def test_http_still_indexing(tmp_path: Path) -> None:
         await check_still_indexing(session, gate, door.root)
 
 
+async def test_http_plans_share_the_bounded_queue(tmp_path: Path) -> None:
+    """A plan over MCP holds a place in the door's plan queue; past it, a tool error says to retry."""
+    repo = make_billing_repo(tmp_path / "shop")
+    env = make_env(tmp_path)
+    gate = held_git(tmp_path, env)
+    waiting = asyncio.Event()
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        waiting.set()  # reported from inside the queue, while the first index is held back
+
+    async with (
+        run_serve(tmp_path, repo.root, "--max-pending", "1", "--wait-timeout", "60", env=env) as door,
+        http_session(door.url, door.token) as first,
+        http_session(door.url, door.token) as second,
+    ):
+        queued = asyncio.create_task(
+            call_tool(first, "plan_context", {"task": TASK}, progress_callback=on_progress)
+        )
+        await asyncio.wait_for(waiting.wait(), CALL_TIMEOUT)
+        turned_away = await call_tool(second, "plan_context", {"task": "tax_for rounds eu rates badly"})
+        assert turned_away.is_error and "overloaded" in text(turned_away) and "retry" in text(turned_away)
+        over_http = await door.plan("tax_for rounds eu rates badly")
+        assert over_http.status == 503 and over_http.error["code"] == "overloaded", "one queue for both"
+        gate.touch()
+        done = await queued
+        assert (
+            not done.is_error and done.structured_content["selected"][0]["rel_path"] == "billing/invoice.py"
+        )  # type: ignore[index]
+        again = await call_tool(second, "plan_context", {"task": "tax_for rounds eu rates badly"})
+        assert not again.is_error, text(again)
+
+
 # ---- a second, independent client: the MCP Inspector's command-line mode ---------------------------
 
 

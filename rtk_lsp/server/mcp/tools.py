@@ -248,8 +248,9 @@ class Tools:
         except RequestError as exc:
             raise ToolError(str(exc)) from None
         folder = await self.backend.folder(root)
-        waited = await self._wait_for_index(folder, ctx)
+        # A plan waiting for the first index holds its place in the queue, as over HTTP.
         with self.backend.admit(folder, request):
+            waited = await self._wait_for_index(folder, ctx)
             result = await self._engine_call(self.backend.engine.plan(folder, request, timeout=0), waited)
         # The same bytes as HTTP and the CLI: one serialisation of the plan.
         plan: dict[str, Any] = json.loads(plan_json(result))
