@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -73,3 +74,22 @@ def make_billing_repo(root: Path) -> GitRepo:
     repo.commit("initial project", files)
     repo.commit("tax: add US rate", {"billing/tax.py": TAX.replace('"us": 0.07', '"us": 0.08')})
     return repo
+
+
+def held_git(tmp_path: Path, env: dict[str, str]) -> Path:
+    """Put a `git` first on `env`'s PATH that waits for a gate file, and return the gate.
+
+    A server started with `env` cannot finish its first index (git lists the files) until
+    the test creates the gate: "still indexing" then lasts exactly as long as the test
+    wants, however fast or loaded the machine is.
+    """
+    real = shutil.which("git")
+    assert real
+    bin_dir = tmp_path / "held-bin"
+    bin_dir.mkdir()
+    gate = tmp_path / "gate"
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.05; done\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    return gate

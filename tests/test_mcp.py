@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 import httpx2
 import jsonschema
 import pytest
-from gitrepo import make_billing_repo
+from gitrepo import held_git, make_billing_repo
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -205,21 +204,6 @@ async def test_stdio_roots(tmp_path: Path) -> None:
         assert status.structured_content["roots_from"] == "working directory"  # type: ignore[index]
         inner = await call_tool(session, "plan_context", {"task": TASK, "root": str(repo.root / "billing")})
         assert inner.structured_content["root"] == str(repo.root.resolve())  # type: ignore[index]
-
-
-def held_git(tmp_path: Path, env: dict[str, str]) -> Path:
-    """Put a `git` first on PATH that waits for a gate file: the first index is held back until
-    the test opens the gate, however fast the machine is."""
-    real = shutil.which("git")
-    assert real
-    bin_dir = tmp_path / "held-bin"
-    bin_dir.mkdir()
-    gate = tmp_path / "gate"
-    wrapper = bin_dir / "git"
-    wrapper.write_text(f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.05; done\nexec "{real}" "$@"\n')
-    wrapper.chmod(0o755)
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
-    return gate
 
 
 async def check_still_indexing(session: ClientSession, gate: Path, root: Path) -> None:
