@@ -30,9 +30,12 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from http_load import rss_mb  # noqa: E402 (a sibling benchmark, found beside this script)
 
 TASK = "fix the discount rounding in InvoiceCalculator.apply_discount"
 
@@ -174,12 +177,15 @@ def pct(samples: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+async def timed_plans(session: Any, calls: int) -> list[float]:
+    """Milliseconds of `calls` identical plan_context calls, after one that warms the cache."""
+    await session.call_tool("plan_context", {"task": TASK})
+    samples = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        await session.call_tool("plan_context", {"task": TASK})
+        samples.append((time.perf_counter() - t) * 1000)
+    return samples
 
 
 async def round_trips(repo: Path, env: dict[str, str], calls: int) -> None:
@@ -219,14 +225,8 @@ async def round_trips(repo: Path, env: dict[str, str], calls: int) -> None:
             ClientSession(r, w) as s,
         ):
             await s.initialize()
-            await s.call_tool("plan_context", {"task": TASK})
+            results["MCP over /mcp (streamable HTTP, same server)"] = await timed_plans(s, calls)
             after = rss_mb(proc.pid)
-            samples = []
-            for _ in range(calls):
-                t = time.perf_counter()
-                await s.call_tool("plan_context", {"task": TASK})
-                samples.append((time.perf_counter() - t) * 1000)
-            results["MCP over /mcp (streamable HTTP, same server)"] = samples
     finally:
         proc.terminate()
         proc.wait()
@@ -237,13 +237,7 @@ async def round_trips(repo: Path, env: dict[str, str], calls: int) -> None:
     with open(os.devnull, "w") as errlog:
         async with stdio_client(params, errlog=errlog) as (r, w), ClientSession(r, w) as s:
             await s.initialize()
-            await s.call_tool("plan_context", {"task": TASK})
-            samples = []
-            for _ in range(calls):
-                t = time.perf_counter()
-                await s.call_tool("plan_context", {"task": TASK})
-                samples.append((time.perf_counter() - t) * 1000)
-            results["MCP over stdio (`rtk-lsp mcp`)"] = samples
+            results["MCP over stdio (`rtk-lsp mcp`)"] = await timed_plans(s, calls)
 
     base = statistics.median(results["HTTP /v1/plan-context (baseline)"])
     print(f"\n## warm plan round trips on {repo.name} ({calls} identical plans, cached after the first)\n")

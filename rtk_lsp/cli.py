@@ -214,13 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--root", default=".", help="workspace root (default: current directory)")
+    def index_flags(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--max-file-size", type=int, help="bytes; larger files are indexed as metadata only")
         sp.add_argument(
             "--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)"
         )
         sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--root", default=".", help="workspace root (default: current directory)")
+        index_flags(sp)
 
     sp = sub.add_parser("index", help="build or refresh the index and print what it holds")
     common(sp)
@@ -258,9 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a call waits for the first index before answering 'still indexing' (default 10)",
     )
-    sp.add_argument("--max-file-size", type=int, help="bytes; larger files are indexed as metadata only")
-    sp.add_argument("--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)")
-    sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+    index_flags(sp)
     sp.set_defaults(func=cmd_mcp)
 
     sp = sub.add_parser(

@@ -104,7 +104,7 @@ def register(sub: Any) -> None:
         "install-hook",
         help="add (or --uninstall) the Claude Code hook that gives sub-agents a context plan",
         description="Edit a Claude Code settings file (a backup is made first) to run rtk-lsp's "
-        "PreToolUse hook on Task/Agent calls. The hook injects context only while a server runs.",
+        "PreToolUse hook on Task/Agent calls. The hook asks the project's rtk-lsp server, starting one when none runs.",
     )
     sp.add_argument("--settings", metavar="PATH", help="settings file (default ~/.claude/settings.json)")
     sp.add_argument("--uninstall", action="store_true", help="remove the hook instead")
