@@ -23,6 +23,10 @@ SYMBOL_KINDS = (
     "constant",
     "macro",
     "impl",
+    "object",
+    "protocol",
+    "extension",
+    "property",
 )
 
 
@@ -56,7 +60,10 @@ class Import:
 
     `module` is the language's own spelling: "..utils" / "os.path" (Python),
     "./foo" (JS/TS), "crate::a::b" / "super::x" / "mod:name" (Rust `mod name;`),
-    "github.com/x/y/pkg" (Go), "java.util.List" (Java), "foo/bar.h" (C/C++ quoted).
+    "github.com/x/y/pkg" (Go), "java.util.List" (Java), "foo/bar.h" (C/C++ quoted),
+    "a/b" / "./b" (Ruby `require` / `require_relative`), "App\\Models\\User" / "./x.php"
+    (PHP `use` / `require`), "System.Text" (C# `using`), "a.b.C" / "a.b.*" (Kotlin, Scala),
+    "Foundation" (Swift module).
     `names` are the imported names where the syntax gives them.
     """
 
@@ -80,7 +87,9 @@ class FileFacts:
     # referenced identifiers (call sites, type uses, attribute accesses) -> occurrence count
     refs: dict[str, int] = field(default_factory=dict)
     imports: tuple[Import, ...] = ()
-    # Go: the `package` clause; Java: the package declaration; "" elsewhere
+    # Go: the `package` clause; Java, Kotlin, Scala: the package declaration; C#, PHP: the
+    # (first) namespace; composer.json: its PSR-4 map and Package.swift: its targets, as
+    # `key<TAB>directory` lines; "" elsewhere
     package: str = ""
     # line numbers of each reference, for callers/callees; name -> first few lines
     ref_lines: dict[str, tuple[int, ...]] = field(default_factory=dict)

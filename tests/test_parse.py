@@ -886,7 +886,7 @@ def test_invalid_utf8_inside_identifiers_and_docs() -> None:
 
 
 def test_unknown_language_and_bad_input_do_not_raise() -> None:
-    assert extract("a.rb", "ruby", b"def x; end") is EMPTY_FACTS
+    assert extract("a.lua", "lua", b"function x() end") is EMPTY_FACTS
     assert extract("a.py", "python", "not bytes") is EMPTY_FACTS  # type: ignore[arg-type]
 
 

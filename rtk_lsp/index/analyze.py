@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rtk_lsp.index.languages import detect_language, is_parsed
+from rtk_lsp.index.languages import detect_language, has_facts
 from rtk_lsp.index.scan import FileContent, ScannedFile, classify, read_file
 from rtk_lsp.model import EMPTY_FACTS, FileFacts, FileRecord
 from rtk_lsp.text import term_counts, word_terms
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _facts(rel_path: str, language: str, text: str) -> FileFacts:
-    if not is_parsed(language):
+    if not has_facts(rel_path, language):
         return EMPTY_FACTS
     from rtk_lsp.index.parse import extract  # imported lazily: tree-sitter is heavy for the CLI's fast paths
 

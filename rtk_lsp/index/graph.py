@@ -87,7 +87,7 @@ class Graph:
     def build(cls, records: Mapping[str, FileRecord], go_module: str = "") -> Graph:
         defs, refs = _index_names(records)
         resolver = _resolver(records, go_module)
-        imports_out = _resolve_all(resolver, records, records.keys())
+        imports_out = _resolve_all(resolver, records, records.keys(), defs)
         calls_out = {}
         same_dir = _SameDir(defs)
         for path, rec in records.items():
@@ -173,12 +173,15 @@ class Graph:
         gone = changed - new.keys()
         for path in gone:
             imports_out.pop(path, None)
-        # A new or deleted file can change how any import resolves; re-resolving all is cheap.
-        files_changed = old.keys() != new.keys()
+        # A new or deleted file, or a changed package (a namespace, composer.json's PSR-4 map),
+        # can change how any import resolves; re-resolving all is cheap.
+        files_changed = old.keys() != new.keys() or any(
+            p in old and p in new and old[p].facts.package != new[p].facts.package for p in changed
+        )
         to_resolve = new.keys() if files_changed else changed & new.keys()
         import_dirty: set[str] = set()
         resolver = self.resolver_for(new, go_module, same_files=not files_changed)
-        for path, targets in _resolve_all(resolver, new, to_resolve, keep_empty=True).items():
+        for path, targets in _resolve_all(resolver, new, to_resolve, defs, keep_empty=True).items():
             if imports_out.get(path, ()) != targets:
                 import_dirty.add(path)
             if targets:
@@ -234,6 +237,7 @@ def _resolve_all(
     resolver: ImportResolver,
     records: Mapping[str, FileRecord],
     paths: Iterable[str],
+    defs: Mapping[str, frozenset[str]],
     keep_empty: bool = False,
 ) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
@@ -241,7 +245,7 @@ def _resolve_all(
         rec = records[path]
         targets: set[str] = set()
         for imp in rec.facts.imports:
-            targets.update(resolver.resolve(path, rec.language, imp))
+            targets.update(resolver.resolve(path, rec.language, imp, rec.facts.refs, defs))
         targets.discard(path)
         if targets or keep_empty:
             out[path] = tuple(sorted(targets))

@@ -9,7 +9,27 @@ from __future__ import annotations
 import os
 
 # Languages parsed with tree-sitter.
-PARSED = frozenset({"python", "javascript", "typescript", "tsx", "rust", "go", "java", "c", "cpp"})
+PARSED = frozenset(
+    {
+        "python",
+        "javascript",
+        "typescript",
+        "tsx",
+        "rust",
+        "go",
+        "java",
+        "c",
+        "cpp",
+        "ruby",
+        "php",
+        "csharp",
+        "kotlin",
+        "swift",
+        "scala",
+    }
+)
+# Build manifests whose facts (the PSR-4 map, SwiftPM targets) resolve imports.
+MANIFEST_NAMES = frozenset({"composer.json", "Package.swift"})
 
 _BY_EXT: dict[str, str] = {
     ".py": "python",
@@ -79,9 +99,7 @@ _BY_NAME: dict[str, str] = {
 
 KNOWN_EXTENSIONS = frozenset(_BY_EXT)
 
-SOURCE_LANGUAGES = PARSED | frozenset(
-    {"ruby", "php", "kotlin", "swift", "scala", "csharp", "lua", "shell", "vue", "svelte"}
-)
+SOURCE_LANGUAGES = PARSED | frozenset({"lua", "shell", "vue", "svelte"})
 DOC_LANGUAGES = frozenset({"markdown", "rst", "text"})
 CONFIG_LANGUAGES = frozenset({"toml", "yaml", "json", "ini", "gomod", "xml"})
 
@@ -95,5 +113,6 @@ def detect_language(rel_path: str) -> str:
     return _BY_EXT.get(ext, "other")
 
 
-def is_parsed(language: str) -> bool:
-    return language in PARSED
+def has_facts(rel_path: str, language: str) -> bool:
+    """Whether a file is parsed for symbols and imports, or read as a build manifest."""
+    return language in PARSED or rel_path.rpartition("/")[2] in MANIFEST_NAMES

@@ -13,6 +13,7 @@ parsers and queries are built lazily, once per language per process.
 from __future__ import annotations
 
 import importlib
+import json
 import keyword
 import logging
 import re
@@ -34,7 +35,10 @@ MAX_REF_LINES = 8
 # Bytes of header read for a signature; bounds the work on minified lines.
 _HEADER_BYTES = 1024
 
-_CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "impl", "enum"})
+# Kinds whose functions are methods of them.
+_CLASS_LIKE = frozenset(
+    {"class", "struct", "interface", "trait", "impl", "enum", "object", "protocol", "extension"}
+)
 # Identifiers that are never worth linking on, whatever the language.
 _STOP_NAMES = frozenset({"self", "this", "cls", "super"})
 _PY_KEYWORDS = frozenset(keyword.kwlist) | _STOP_NAMES
@@ -79,11 +83,20 @@ class _Spec:
     # Siblings allowed between a doc comment and its definition.
     between: frozenset[str] = frozenset()
     python_docstrings: bool = False
+    # Containers whose own leading comments document their first child: Ruby keeps the
+    # comment above a class's first method before the body node that holds the method.
+    hoist: frozenset[str] = frozenset()
+    # Doc comments are XML (C# `/// <summary>`): tags are not the doc line.
+    xml_doc: bool = False
+    # Kinds whose functions become methods (Ruby modules hold methods too).
+    class_like: frozenset[str] = _CLASS_LIKE
+    # Body node types, for grammars whose definitions have no `body` field (Kotlin).
+    bodies: frozenset[str] = frozenset()
     # Strip scopes and template arguments from names (`ns::Foo<T>` -> `Foo`).
     clean_names: bool = False
     # Words never reported as references (keywords that error recovery turns into identifiers).
     stop_names: frozenset[str] = _STOP_NAMES
-    # Whether `ref` patterns match inside import nodes, so that each import's
+    # Whether `ref` patterns match inside import and package nodes, so that each such
     # subtree must be searched for identifiers to leave out. Languages whose
     # import identifiers can be told apart by a `skip` pattern do that instead.
     refs_in_imports: bool = False
@@ -152,6 +165,24 @@ def _string_value(node: Node | None, src: bytes) -> str:
     if node is None or node.type != "string":
         return ""
     return _text(node, src)[1:-1]
+
+
+def _plain_string(node: Node | None, src: bytes) -> str:
+    """The content of a string literal without interpolation, "" otherwise."""
+    if node is None:
+        return ""
+    parts = node.named_children
+    if len(parts) != 1 or parts[0].type != "string_content":
+        return ""
+    return _text(parts[0], src)
+
+
+def _squashed(node: Node, src: bytes) -> str:
+    return _squash(_text(node, src))
+
+
+def _named_child(node: Node | None, types: frozenset[str]) -> Node | None:
+    return next((c for c in node.named_children if c.type in types), None) if node is not None else None
 
 
 def _child(node: Node | None, index: int) -> Node | None:
@@ -808,6 +839,560 @@ _CPP = _Spec(
     clean_names=True,
 )
 
+# ---------------------------------------------------------------------------
+# Languages added with their own grammar wheels. Each block holds everything the
+# parser knows of one language: handlers, imports, package and spec.
+
+
+# -- Ruby
+
+
+def _rb_type(node: Node, src: bytes) -> Iterable[_Def]:
+    name = node.child_by_field_name("name")
+    while name is not None and name.type == "scope_resolution":  # `class Admin::User`
+        name = name.child_by_field_name("name")
+    if name is not None:
+        yield _Def(_text(name, src), "module" if node.type == "module" else "class", name)
+
+
+def _rb_singleton_method(node: Node, src: bytes) -> Iterable[_Def]:
+    # `def self.build` belongs to the enclosing class; `def Config.load` names its owner
+    name = node.child_by_field_name("name")
+    obj = node.child_by_field_name("object")
+    if name is not None:
+        owner = _text(obj, src) if obj is not None and obj.type == "constant" else ""
+        yield _Def(_text(name, src), "method", name, owner)
+
+
+def _rb_constant(node: Node, src: bytes) -> Iterable[_Def]:
+    left = node.child_by_field_name("left")
+    if left is not None and left.type == "constant":
+        yield _Def(_text(left, src), "constant", left)
+
+
+def _rb_attributes(node: Node, src: bytes) -> Iterable[_Def]:
+    """`attr_accessor :name, :email` defines one property per symbol."""
+    args = node.child_by_field_name("arguments")
+    for arg in args.named_children if args is not None else ():
+        if arg.type == "simple_symbol":
+            yield _Def(_text(arg, src)[1:], "property", None)
+
+
+def _rb_imports(node: Node, src: bytes) -> list[Import]:
+    """`require "a/b"` (a load path), `require_relative "b"` (as "./b"), `autoload :B, "a/b"`."""
+    method = node.child_by_field_name("method")
+    args = node.child_by_field_name("arguments")
+    strings = [c for c in args.named_children if c.type == "string"] if args is not None else []
+    path = _plain_string(strings[-1], src) if strings else ""
+    if method is None or not path:
+        return []
+    if _text(method, src) == "require_relative" and not path.startswith(("./", "../")):
+        path = "./" + path
+    return [Import(path, (), node.start_point.row + 1)]
+
+
+_RUBY = _Spec(
+    grammar=("tree_sitter_ruby", "language"),
+    patterns=(
+        "(identifier) @ref",
+        "(constant) @ref",
+        "(class) @def.rb_type",
+        "(module) @def.rb_type",
+        "(method) @def.function",
+        "(singleton_method) @def.rb_singleton",
+        "(assignment left: (constant)) @def.rb_const",
+        "((call method: (identifier) @_rb_attr) @def.rb_attr"
+        ' (#any-of? @_rb_attr "attr_reader" "attr_writer" "attr_accessor"))',
+        "(lambda) @def.scope",
+        "((call method: (identifier) @_rb_load arguments: (argument_list (string))) @imp"
+        ' (#any-of? @_rb_load "require" "require_relative" "autoload"))',
+    ),
+    defs={
+        "rb_type": _rb_type,
+        "function": "function",
+        "rb_singleton": _rb_singleton_method,
+        "rb_const": _rb_constant,
+        "rb_attr": _rb_attributes,
+        "scope": "scope",
+    },
+    imports=_rb_imports,
+    # a module's functions are methods too: it is mixed into classes
+    class_like=_CLASS_LIKE | {"module"},
+    hoist=frozenset({"body_statement"}),
+    stop_names=_STOP_NAMES
+    | {"new", "require", "require_relative", "attr_reader", "attr_writer", "attr_accessor", "private"},
+)
+
+
+# -- PHP
+
+
+def _php_constants(node: Node, src: bytes) -> Iterable[_Def]:
+    for element in node.named_children:
+        name = _named_child(element, frozenset({"name"})) if element.type == "const_element" else None
+        if name is not None:
+            yield _Def(_text(name, src), "constant", name)
+
+
+def _php_properties(node: Node, src: bytes) -> Iterable[_Def]:
+    for element in node.named_children:
+        if element.type != "property_element":
+            continue
+        var = element.child_by_field_name("name") or _child(element, 0)
+        name = _child(var, 0) if var is not None and var.type == "variable_name" else None
+        if name is not None:
+            yield _Def(_text(name, src), "property", name)
+
+
+_PHP_INCLUDES = frozenset(
+    {"require_expression", "require_once_expression", "include_expression", "include_once_expression"}
+)
+_PHP_STRINGS = frozenset({"string", "encapsed_string"})
+
+
+def _php_include_path(arg: Node | None, src: bytes) -> str:
+    """`'x.php'`, `__DIR__ . '/x.php'` (as "./x.php"); "" when the path is computed."""
+    while arg is not None and arg.type == "parenthesized_expression":
+        arg = _child(arg, 0)
+    if arg is None:
+        return ""
+    if arg.type in _PHP_STRINGS:
+        return _plain_string(arg, src)
+    left, right = arg.child_by_field_name("left"), arg.child_by_field_name("right")
+    if (
+        arg.type == "binary_expression"
+        and left is not None
+        and right is not None
+        and right.type in _PHP_STRINGS
+        and _squashed(left, src) in ("__DIR__", "dirname(__FILE__)")
+    ):
+        rest = _plain_string(right, src).lstrip("/")
+        return "./" + rest if rest else ""
+    return ""
+
+
+def _php_imports(node: Node, src: bytes) -> list[Import]:
+    """`use A\\B\\C;` and `use A\\{B, C}` as one import per class; `require` of a literal path."""
+    line = node.start_point.row + 1
+    if node.type in _PHP_INCLUDES:
+        path = _php_include_path(_child(node, 0), src)
+        return [Import(path, (), line)] if path else []
+    prefix = ""
+    clauses: list[Node] = []
+    for child in node.named_children:
+        if child.type == "namespace_name":
+            prefix = _squashed(child, src) + "\\"
+        elif child.type == "namespace_use_clause":
+            clauses.append(child)
+        elif child.type == "namespace_use_group":
+            clauses.extend(c for c in child.named_children if c.type == "namespace_use_clause")
+    out = []
+    for clause in clauses:
+        # the alias of `B as C` is a later `name`
+        target = _named_child(clause, frozenset({"qualified_name", "name"}))
+        if target is not None:
+            full = (prefix + _squashed(target, src)).lstrip("\\")
+            out.append(Import(full, (full.rpartition("\\")[2],), line))
+    return out
+
+
+def _composer_psr4(source: bytes) -> str:
+    """composer.json's PSR-4 autoload map, as `namespace prefix<TAB>directory` lines."""
+    try:
+        data = json.loads(source)
+    except ValueError:
+        return ""
+    lines = []
+    for section in ("autoload", "autoload-dev"):
+        autoload = data.get(section) if isinstance(data, dict) else None
+        psr4 = autoload.get("psr-4") if isinstance(autoload, dict) else None
+        for prefix, dirs in psr4.items() if isinstance(psr4, dict) else ():
+            for d in [dirs] if isinstance(dirs, str) else dirs if isinstance(dirs, list) else ():
+                if isinstance(d, str) and not any(c in prefix + d for c in "\t\n"):
+                    lines.append(f"{prefix}\t{d}")
+    return "\n".join(lines)
+
+
+_PHP = _Spec(
+    grammar=("tree_sitter_php", "language_php"),
+    patterns=(
+        "(name) @ref",
+        # `$local` variables are never definitions elsewhere; namespace paths are not uses
+        "(variable_name (name) @skip)",
+        "(namespace_name (name) @skip)",
+        "(namespace_use_clause (name) @skip)",
+        "(namespace_use_clause (qualified_name (name) @skip))",
+        "(enum_case name: (name) @skip)",
+        "(class_declaration) @def.class",
+        "(interface_declaration) @def.interface",
+        "(trait_declaration) @def.trait",
+        "(enum_declaration) @def.enum",
+        "(method_declaration) @def.method",
+        "(function_definition) @def.function",
+        "(const_declaration) @def.php_const",
+        "(property_declaration) @def.php_property",
+        "(anonymous_class) @def.scope",
+        "(anonymous_function) @def.scope",
+        "(arrow_function) @def.scope",
+        "(namespace_definition name: (namespace_name) @pkg)",
+        "(namespace_use_declaration) @imp",
+        *(f"({t}) @imp" for t in sorted(_PHP_INCLUDES)),
+    ),
+    defs={
+        "class": "class",
+        "interface": "interface",
+        "trait": "trait",
+        "enum": "enum",
+        "method": "method",
+        "function": "function",
+        "php_const": _php_constants,
+        "php_property": _php_properties,
+        "scope": "scope",
+    },
+    imports=_php_imports,
+    package=_squashed,
+    stop_names=_STOP_NAMES | {"parent", "static"},
+)
+
+
+# -- C#
+
+
+def _cs_field(node: Node, src: bytes) -> Iterable[_Def]:
+    """`const` and `static readonly` fields are constants; other fields are state, not API."""
+    words = {_text(c, src) for c in node.named_children if c.type == "modifier"}
+    if "const" not in words and not {"static", "readonly"} <= words:
+        return
+    decl = _named_child(node, frozenset({"variable_declaration"}))
+    for d in decl.named_children if decl is not None else ():
+        name = d.child_by_field_name("name") if d.type == "variable_declarator" else None
+        if name is not None:
+            yield _Def(_text(name, src), "constant", name)
+
+
+_CS_NAMES = frozenset({"identifier", "qualified_name", "generic_name", "alias_qualified_name"})
+
+
+def _cs_imports(node: Node, src: bytes) -> list[Import]:
+    """`using A.B;`, `using static A.B.C;`, `using D = A.B.C;` (names: the alias)."""
+    alias = node.child_by_field_name("name")
+    start = alias.end_byte if alias is not None else -1
+    target = next(
+        (c for c in reversed(node.named_children) if c.type in _CS_NAMES and c.start_byte > start), None
+    )
+    if target is None:
+        return []
+    names = (_text(alias, src),) if alias is not None else ()
+    return [Import(_squashed(target, src), names, node.start_point.row + 1)]
+
+
+_CSHARP = _Spec(
+    grammar=("tree_sitter_c_sharp", "language"),
+    patterns=(
+        "(identifier) @ref",
+        "(enum_member_declaration name: (identifier) @skip)",
+        "(class_declaration) @def.class",
+        "(record_declaration) @def.class",
+        "(interface_declaration) @def.interface",
+        "(struct_declaration) @def.struct",
+        "(enum_declaration) @def.enum",
+        "(method_declaration) @def.method",
+        "(constructor_declaration) @def.method",
+        "(property_declaration) @def.property",
+        "(delegate_declaration) @def.type",
+        "(field_declaration) @def.cs_field",
+        "(lambda_expression) @def.scope",
+        "(anonymous_method_expression) @def.scope",
+        "(namespace_declaration name: (_) @pkg)",
+        "(file_scoped_namespace_declaration name: (_) @pkg)",
+        "(using_directive) @imp",
+    ),
+    defs={
+        "class": "class",
+        "interface": "interface",
+        "struct": "struct",
+        "enum": "enum",
+        "method": "method",
+        "property": "property",
+        "type": "type",
+        "cs_field": _cs_field,
+        "scope": "scope",
+    },
+    imports=_cs_imports,
+    package=_squashed,
+    xml_doc=True,
+    stop_names=_STOP_NAMES | {"var", "nameof", "value"},
+    refs_in_imports=True,
+)
+
+
+# -- Kotlin
+
+
+def _kt_class(node: Node, src: bytes) -> Iterable[_Def]:
+    name = node.child_by_field_name("name")
+    if name is None:
+        return
+    kind = "class"
+    for c in node.children:
+        if c.type == "interface":
+            kind = "interface"
+        elif c.type == "modifiers" and any(
+            m.type == "class_modifier" and _text(m, src) == "enum" for m in c.named_children
+        ):
+            kind = "enum"
+    yield _Def(_text(name, src), kind, name)
+
+
+def _kt_property(node: Node, src: bytes) -> Iterable[_Def]:
+    name = _child(_named_child(node, frozenset({"variable_declaration"})), 0)
+    if name is None or name.type != "identifier":
+        return  # `val (a, b) = pair`
+    mods = _named_child(node, frozenset({"modifiers"}))
+    const = mods is not None and any(_text(m, src) == "const" for m in mods.named_children)
+    yield _Def(_text(name, src), "constant" if const else "property", name)
+
+
+def _kt_type_alias(node: Node, src: bytes) -> Iterable[_Def]:
+    name = node.child_by_field_name("type")
+    if name is not None:
+        yield _Def(_text(name, src), "type", name)
+
+
+def _kt_imports(node: Node, src: bytes) -> list[Import]:
+    path = _named_child(node, frozenset({"qualified_identifier"}))
+    if path is None:
+        return []
+    line = node.start_point.row + 1
+    dotted = _squashed(path, src)
+    if any(c.type == "*" for c in node.children):
+        return [Import(dotted + ".*", ("*",), line)]
+    return [Import(dotted, (dotted.rpartition(".")[2],), line)]
+
+
+_KOTLIN = _Spec(
+    grammar=("tree_sitter_kotlin", "language"),
+    patterns=(
+        "(identifier) @ref",
+        "(enum_entry (identifier) @skip)",
+        "(class_declaration) @def.kt_class",
+        "(object_declaration) @def.object",
+        "(function_declaration) @def.function",
+        "(property_declaration) @def.kt_property",
+        "(type_alias) @def.kt_type",
+        "(lambda_literal) @def.scope",
+        "(anonymous_function) @def.scope",
+        "(object_literal) @def.scope",
+        "(package_header (qualified_identifier) @pkg)",
+        "(import) @imp",
+    ),
+    defs={
+        "kt_class": _kt_class,
+        "object": "object",
+        "function": "function",
+        "kt_property": _kt_property,
+        "kt_type": _kt_type_alias,
+        "scope": "scope",
+    },
+    imports=_kt_imports,
+    package=_squashed,
+    comments=frozenset({"line_comment", "block_comment"}),
+    bodies=frozenset({"class_body", "enum_class_body", "function_body"}),
+    stop_names=_STOP_NAMES | {"it"},
+    refs_in_imports=True,
+)
+
+
+# -- Swift
+
+_SWIFT_KINDS = {
+    "class": "class",
+    "actor": "class",
+    "struct": "struct",
+    "enum": "enum",
+    "extension": "extension",
+}
+
+
+def _swift_type(node: Node, src: bytes) -> Iterable[_Def]:
+    keyword_node = node.child_by_field_name("declaration_kind")
+    kind = _SWIFT_KINDS.get(_text(keyword_node, src) if keyword_node is not None else "", "class")
+    name = node.child_by_field_name("name")
+    if name is None:
+        return
+    if kind == "extension":
+        # `extension Foo.Bar<T>` adds to a type defined elsewhere: its name is a use
+        yield _Def(_text(name, src).split("<", 1)[0].rsplit(".", 1)[-1].strip(), kind, None)
+    else:
+        yield _Def(_text(name, src), kind, name)
+
+
+def _swift_property(node: Node, src: bytes) -> Iterable[_Def]:
+    for pattern in node.children_by_field_name("name"):
+        ident = pattern.child_by_field_name("bound_identifier")
+        if ident is not None:
+            yield _Def(_text(ident, src), "property", ident)
+
+
+def _swift_init(node: Node, src: bytes) -> Iterable[_Def]:
+    yield _Def("init", "method", None)
+
+
+def _swift_imports(node: Node, src: bytes) -> list[Import]:
+    # `import Foundation.NSString` imports from the module Foundation
+    path = _named_child(node, frozenset({"identifier"}))
+    module = _child(path, 0)
+    if module is None:
+        return []
+    return [Import(_text(module, src), (), node.start_point.row + 1)]
+
+
+_SWIFTPM_TARGET = re.compile(
+    rb'\.(target|executableTarget|testTarget|macro|plugin)\s*\(\s*name:\s*"([^"\\\n]+)"'
+)
+_SWIFTPM_PATH = re.compile(rb'\bpath:\s*"([^"\\\n]*)"')
+
+
+def _swiftpm_targets(source: bytes) -> str:
+    """Package.swift's targets as `name<TAB>directory` lines (SwiftPM's default when no `path:`)."""
+    found = list(_SWIFTPM_TARGET.finditer(source))
+    lines = []
+    for i, m in enumerate(found):
+        # a target's own arguments come before the next target; the bound keeps a stray
+        # `path:` of a later dependency from being read as this target's
+        end = min(found[i + 1].start() if i + 1 < len(found) else len(source), m.end() + 2000)
+        path = _SWIFTPM_PATH.search(source, m.end(), end)
+        name = m.group(2).decode("utf-8", "replace")
+        default = ("Tests/" if m.group(1) == b"testTarget" else "Sources/") + name
+        lines.append(f"{name}\t{path.group(1).decode('utf-8', 'replace') if path else default}")
+    return "\n".join(lines)
+
+
+_SWIFT = _Spec(
+    grammar=("tree_sitter_swift", "language"),
+    patterns=(
+        "(simple_identifier) @ref",
+        "(type_identifier) @ref",
+        "(enum_entry name: (simple_identifier) @skip)",
+        "(class_declaration) @def.swift_type",
+        "(protocol_declaration) @def.protocol",
+        "(function_declaration) @def.function",
+        "(protocol_function_declaration) @def.method",
+        "(init_declaration) @def.swift_init",
+        "(property_declaration) @def.swift_property",
+        "(protocol_property_declaration) @def.swift_property",
+        "(typealias_declaration) @def.type",
+        "(lambda_literal) @def.scope",
+        "(import_declaration) @imp",
+    ),
+    defs={
+        "swift_type": _swift_type,
+        "protocol": "protocol",
+        "function": "function",
+        "method": "method",
+        "swift_init": _swift_init,
+        "swift_property": _swift_property,
+        "type": "type",
+        "scope": "scope",
+    },
+    imports=_swift_imports,
+    comments=frozenset({"comment", "multiline_comment"}),
+    refs_in_imports=True,
+)
+
+
+# -- Scala
+
+
+def _scala_value(node: Node, src: bytes) -> Iterable[_Def]:
+    name = node.child_by_field_name("pattern")
+    if name is not None and name.type == "identifier":  # not `val (a, b) = ...`
+        yield _Def(_text(name, src), "property", name)
+
+
+def _scala_package(node: Node, src: bytes) -> str:
+    """`package a.b` followed by `package c` is the package a.b.c."""
+    parts = []
+    clause: Node | None = node
+    while clause is not None and clause.type == "package_clause":
+        name = clause.child_by_field_name("name")
+        if name is not None:
+            parts.append(_squashed(name, src))
+        clause = clause.next_named_sibling
+    return ".".join(parts)
+
+
+_SCALA_RENAMED = frozenset({"as_renamed_identifier", "arrow_renamed_identifier"})
+
+
+def _scala_imports(node: Node, src: bytes) -> list[Import]:
+    """`import a.b.C`, `import a.b._` / `a.b.*`, `import a.b.{C, D => E}`: one import per name."""
+    line = node.start_point.row + 1
+    path = ".".join(_text(c, src) for c in node.children_by_field_name("path") if c.is_named)
+    if not path:
+        return []
+    out = []
+    for child in node.named_children:
+        selectors = child.named_children if child.type == "namespace_selectors" else [child]
+        for sel in selectors:
+            if sel.type == "namespace_wildcard":
+                if _text(sel, src) in ("_", "*"):  # not `given`
+                    out.append(Import(path + ".*", ("*",), line))
+                continue
+            if sel.type in _SCALA_RENAMED:
+                sel = sel.child_by_field_name("name") or sel
+            if sel.type == "identifier" and child.type != "identifier":
+                name = _text(sel, src)
+                out.append(Import(f"{path}.{name}", (name,), line))
+    return out or [Import(path, (path.rpartition(".")[2],), line)]
+
+
+_SCALA = _Spec(
+    grammar=("tree_sitter_scala", "language"),
+    patterns=(
+        "(identifier) @ref",
+        "(type_identifier) @ref",
+        "(simple_enum_case name: (identifier) @skip)",
+        "(class_definition) @def.class",
+        "(trait_definition) @def.trait",
+        "(object_definition) @def.object",
+        "(package_object) @def.object",
+        "(enum_definition) @def.enum",
+        "(function_definition) @def.function",
+        "(function_declaration) @def.function",
+        "(val_definition) @def.scala_value",
+        "(var_definition) @def.scala_value",
+        "(val_declaration) @def.property",
+        "(var_declaration) @def.property",
+        "(type_definition) @def.type",
+        "(lambda_expression) @def.scope",
+        "(package_clause) @pkg",
+        "(import_declaration) @imp",
+    ),
+    defs={
+        "class": "class",
+        "trait": "trait",
+        "object": "object",
+        "enum": "enum",
+        "function": "function",
+        "scala_value": _scala_value,
+        "property": "property",
+        "type": "type",
+        "scope": "scope",
+    },
+    imports=_scala_imports,
+    package=_scala_package,
+    comments=frozenset({"comment", "block_comment"}),
+    refs_in_imports=True,
+)
+
+# Build manifests read for import resolution: file name -> what becomes the file's `package`.
+MANIFESTS: dict[str, Callable[[bytes], str]] = {
+    "composer.json": _composer_psr4,
+    "Package.swift": _swiftpm_targets,
+}
+
+
 _SPECS: dict[str, _Spec] = {
     "python": _PYTHON,
     "javascript": _JAVASCRIPT,
@@ -818,6 +1403,12 @@ _SPECS: dict[str, _Spec] = {
     "java": _JAVA,
     "c": _C,
     "cpp": _CPP,
+    "ruby": _RUBY,
+    "php": _PHP,
+    "csharp": _CSHARP,
+    "kotlin": _KOTLIN,
+    "swift": _SWIFT,
+    "scala": _SCALA,
 }
 LANGUAGES = frozenset(_SPECS)
 
@@ -866,6 +1457,9 @@ def extract(rel_path: str, language: str, source: bytes) -> FileFacts:
         compiled = _compile(language)
         if compiled is not None and source:
             _extract(compiled, source, acc)
+        manifest = MANIFESTS.get(rel_path.rpartition("/")[2])
+        if manifest is not None:
+            acc.package = manifest(source)
     except Exception:
         log.debug("extract failed for %s (%s)", rel_path, language, exc_info=True)
     return acc.facts()
@@ -896,11 +1490,12 @@ def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
         for node in sorted(captures.get("pkg", ()), key=lambda n: n.start_byte):
             if spec.package is not None and not acc.package:
                 acc.package = spec.package(node, src)
+            if spec.refs_in_imports:
+                _skip_refs(compiled, node, f.skip)
         for node in sorted(captures.get("imp", ()), key=lambda n: n.start_byte):
             acc.imports.extend(spec.imports(node, src))
             if spec.refs_in_imports:
-                for n in QueryCursor(compiled.query).captures(node).get("ref", ()):
-                    f.skip.add(n.start_byte)
+                _skip_refs(compiled, node, f.skip)
     except Exception:
         log.debug("imports failed", exc_info=True)
     try:
@@ -908,6 +1503,11 @@ def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
     except Exception:
         log.debug("definitions failed", exc_info=True)
     _references(f, captures.get("ref", ()))
+
+
+def _skip_refs(compiled: _Compiled, node: Node, skip: set[int]) -> None:
+    for n in QueryCursor(compiled.query).captures(node).get("ref", ()):
+        skip.add(n.start_byte)
 
 
 def _definitions(f: _File, captures: dict[str, list[Node]]) -> None:
@@ -953,7 +1553,7 @@ def _definitions(f: _File, captures: dict[str, list[Node]]) -> None:
             if not emitted:
                 emitted, owner_name = kind, d.name
             f.acc.symbols.append(_symbol(f, node, d.name, kind, parent))
-        if emitted in _CLASS_LIKE:
+        if emitted in spec.class_like:
             stack.append((-neg_end, _MEMBER, owner_name))
         elif emitted == "module":
             stack.append((-neg_end, _MODULE, owner_name))
@@ -983,6 +1583,8 @@ def _symbol(f: _File, node: Node, name: str, kind: str, parent: str) -> Symbol:
     spec, src = f.spec, f.src
     outer = _outer(spec, node) if spec.wrappers else node
     body = node.child_by_field_name("body")
+    if body is None and spec.bodies:
+        body = _named_child(node, spec.bodies)
     header_end = body.start_byte if body is not None else -1
     if spec.python_docstrings:
         doc = _docstring(body, src) if kind in _PY_DOCUMENTED and body is not None else ""
@@ -1008,7 +1610,16 @@ def _symbol(f: _File, node: Node, name: str, kind: str, parent: str) -> Symbol:
 
 
 _SIG_SKIP = frozenset(
-    {"decorator", "marker_annotation", "annotation", "comment", "line_comment", "block_comment"}
+    {
+        "decorator",
+        "marker_annotation",
+        "annotation",
+        "attribute",  # Swift `@objc`
+        "attribute_list",  # C# `[Obsolete]`, PHP `#[Pure]`
+        "comment",
+        "line_comment",
+        "block_comment",
+    }
 )
 
 
@@ -1066,6 +1677,8 @@ def _leading_comment(spec: _Spec, outer: Node, src: bytes) -> str:
     row = outer.start_point[0]
     run: list[Node] = []
     prev = outer.prev_sibling
+    if prev is None and outer.parent is not None and outer.parent.type in spec.hoist:
+        prev = outer.parent.prev_sibling
     while prev is not None:
         if prev.type in spec.between:
             row = prev.start_point[0]
@@ -1093,11 +1706,14 @@ def _leading_comment(spec: _Spec, outer: Node, src: bytes) -> str:
     for comment in reversed(run):
         for line in _text(comment, src).splitlines():
             line = _strip_comment_marker(line)
+            if spec.xml_doc:
+                line = _XML_TAG.sub("", line).strip()
             if any(ch.isalnum() for ch in line):
                 return line[:MAX_DOC]
     return ""
 
 
+_XML_TAG = re.compile(r"<[^>]*>")
 _COMMENT_OPENERS = ("/**", "/*!", "/*", "///", "//!", "//", "*", "#")
 
 

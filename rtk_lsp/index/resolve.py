@@ -10,7 +10,8 @@ to nothing.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Collection, Container, Iterable, Mapping
+from typing import NamedTuple
 
 from rtk_lsp.model import Import
 
@@ -70,9 +71,23 @@ class ImportResolver:
         # rust: crate name -> crate root directory; directory -> its crate root (memo)
         self._rust_crates: dict[str, str] = {}
         self._rust_roots: dict[str, tuple[str, str] | None] = {}
+        self._more: dict[str, _Resolver] = {
+            "ruby": _Ruby(self._paths),
+            "php": _Php(self._paths),
+            "csharp": _CSharp(),
+            "kotlin": _Packages("kotlin"),
+            "scala": _Packages("scala", relative=True),
+            "swift": _Swift(),
+        }
+        feeds: dict[str, list[_Resolver]] = {}
+        for more in self._more.values():
+            for read in more.reads:
+                feeds.setdefault(read, []).append(more)
 
         for path, language, package in files:
             self._paths.add(path)
+            for more in feeds.get(language, ()):
+                more.add(path, language, package)
             if language == "python":
                 self._add_python(path)
             elif language == "go":
@@ -85,6 +100,8 @@ class ImportResolver:
             elif language == "rust":
                 self._add_rust(path)
 
+        for more in self._more.values():
+            more.finish()
         for directory, go_files in self._go_dirs.items():
             go_files.sort()
             parts = directory.split("/") if directory else []
@@ -126,8 +143,19 @@ class ImportResolver:
 
     # -- resolution -------------------------------------------------------
 
-    def resolve(self, rel_path: str, language: str, imp: Import) -> tuple[str, ...]:
-        """Workspace files `imp` (found in `rel_path`) refers to: sorted, unique, () if none."""
+    def resolve(
+        self,
+        rel_path: str,
+        language: str,
+        imp: Import,
+        used: Container[str] = (),
+        defs: Mapping[str, Collection[str]] | None = None,
+    ) -> tuple[str, ...]:
+        """Workspace files `imp` (found in `rel_path`) refers to: sorted, unique, () if none.
+
+        `used` are the names `rel_path` references and `defs` the files defining each name:
+        some languages need them to tell which files of a namespace an import means.
+        """
         if language == "python":
             found = self._python(rel_path, imp)
         elif language in _JS_LANGUAGES:
@@ -140,6 +168,8 @@ class ImportResolver:
             found = self._java(imp)
         elif language in ("c", "cpp"):
             found = self._c(rel_path, imp.module)
+        elif language in self._more:
+            found = self._more[language].resolve(rel_path, imp, _Uses(used, defs or {}))
         else:
             return ()
         found.discard(rel_path)
@@ -437,3 +467,272 @@ class ImportResolver:
 
 def _join_dotted(a: str, b: str) -> str:
     return f"{a}.{b}" if a else b
+
+
+# ---------------------------------------------------------------------------
+# Languages added with their own grammar wheels: one resolver each. `add` sees every
+# file of the languages it reads, `finish` runs once after, `resolve` answers imports.
+
+
+class _Uses(NamedTuple):
+    """What the importing file references, and which files define each name."""
+
+    names: Container[str]
+    defs: Mapping[str, Collection[str]]
+
+    def named_after(self, files: Iterable[str]) -> set[str]:
+        """An import of a whole namespace or module (C# `using`, Swift `import`, `a.b.*`) means
+        the files of it named after a type the importing file uses, not all of them."""
+        return {f for f in files if _stem(f) in self.names}
+
+    def defining(self, name: str, files: Iterable[str]) -> set[str]:
+        """Those of `files` that define `name` (a file holding several types, a top-level function)."""
+        found = self.defs.get(name)
+        return set(files).intersection(found) if found else set()
+
+
+def _stem(path: str) -> str:
+    """The type a file is named after: `Options.TResult.cs`, `View+Extras.swift` -> the first part."""
+    return posixpath.basename(path).split(".", 1)[0].split("+", 1)[0]
+
+
+def _type_files(files: Collection[str], name: str, uses: _Uses) -> set[str]:
+    """The files of a namespace holding the type (or top-level function) `name`."""
+    return {f for f in files if _stem(f) == name} or uses.defining(name, files)
+
+
+def _file_at(paths: set[str], *candidates: str) -> set[str]:
+    """The first candidate path (normalised) that is a workspace file."""
+    for candidate in candidates:
+        candidate = posixpath.normpath(candidate)
+        if candidate in paths:
+            return {candidate}
+    return set()
+
+
+class _Resolver:
+    """What the import resolver of one language provides."""
+
+    reads: frozenset[str] = frozenset()  # languages of the files `add` is given
+
+    def add(self, path: str, language: str, package: str) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        return None
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        raise NotImplementedError
+
+
+class _Ruby(_Resolver):
+    """`require_relative` beside the file; `require` against the load paths lib/, test/, spec/."""
+
+    reads = frozenset({"ruby"})
+    LOAD_DIRS = frozenset({"lib", "test", "spec"})
+
+    def __init__(self, paths: set[str]) -> None:
+        self.paths = paths
+        # path below a load directory, without .rb -> files
+        self.loadable: dict[str, list[str]] = {}
+
+    def add(self, path: str, language: str, package: str) -> None:
+        if not path.endswith(".rb"):
+            return
+        parts = path[: -len(".rb")].split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part in self.LOAD_DIRS:
+                self.loadable.setdefault("/".join(parts[i + 1 :]), []).append(path)
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        module = imp.module
+        if module.startswith(("./", "../")):
+            base = _join(_dir(importer), module)
+            return _file_at(self.paths, base + ".rb", base)
+        key = module[: -len(".rb")] if module.endswith(".rb") else module
+        # several gems of a monorepo may each have lib/: the nearest one
+        best = _closest(self.loadable.get(key, ()), importer)
+        return {best} if best is not None else set()
+
+
+class _Php(_Resolver):
+    """`use` by composer.json's PSR-4 map, else by the class's namespace and file name."""
+
+    reads = frozenset({"php", "json"})
+
+    def __init__(self, paths: set[str]) -> None:
+        self.paths = paths
+        self.psr4: list[tuple[str, str]] = []  # (namespace prefix, directory)
+        self.declared: dict[tuple[str, str], list[str]] = {}  # (namespace, class) -> files
+        self.in_namespace: dict[str, list[str]] = {}
+
+    def add(self, path: str, language: str, package: str) -> None:
+        if language == "json":
+            if posixpath.basename(path) == "composer.json":
+                for line in package.splitlines():
+                    prefix, _, directory = line.partition("\t")
+                    target = posixpath.normpath(_join(_dir(path), directory))
+                    self.psr4.append((prefix.strip("\\"), "" if target == "." else target))
+        elif path.endswith(".php"):
+            self.declared.setdefault((package, posixpath.basename(path)[: -len(".php")]), []).append(path)
+            self.in_namespace.setdefault(package, []).append(path)
+
+    def finish(self) -> None:
+        self.psr4.sort(key=lambda entry: (-len(entry[0]), entry))  # the most specific prefix first
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        module = imp.module
+        if module.endswith(".php") or "/" in module:  # `require`: beside the file, else from the root
+            return _file_at(self.paths, _join(_dir(importer), module), module)
+        name = module.strip("\\")
+        for prefix, directory in self.psr4:
+            if not prefix or name.startswith(prefix + "\\"):
+                rest = name[len(prefix) + 1 :] if prefix else name
+                found = _file_at(self.paths, _join(directory, rest.replace("\\", "/") + ".php"))
+                if found:
+                    return found
+        namespace, _, cls = name.rpartition("\\")
+        best = _closest(self.declared.get((namespace, cls), ()), importer)
+        if best is None:  # a file holding several classes, or a function
+            best = _closest(uses.defining(cls, self.in_namespace.get(namespace, ())), importer)
+        return {best} if best is not None else set()
+
+
+class _CSharp(_Resolver):
+    """`using` a namespace: the files declaring it; `using static` / an alias: the type's file."""
+
+    reads = frozenset({"csharp"})
+
+    def __init__(self) -> None:
+        self.namespaces: dict[str, list[str]] = {}
+
+    def add(self, path: str, language: str, package: str) -> None:
+        if package:
+            self.namespaces.setdefault(package, []).append(path)
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        files = self.namespaces.get(imp.module)
+        if files:
+            return uses.named_after(files)
+        # a type, perhaps nested (`using static A.B.Outer.Inner`): drop names until one is found
+        parts = imp.module.split(".")
+        while len(parts) >= 2:
+            found = _type_files(self.namespaces.get(".".join(parts[:-1]), ()), parts[-1], uses)
+            if found:
+                return found
+            parts = parts[:-1]
+        return set()
+
+
+class _Packages(_Resolver):
+    """Kotlin and Scala: packages as declared, a class in the file named after it, else by directories."""
+
+    def __init__(self, language: str, *, relative: bool = False) -> None:
+        self.reads = frozenset({language})
+        # Scala resolves `import b.C` inside package `a` as `a.b.C` too
+        self.relative = relative
+        self.packages: dict[str, list[str]] = {}
+        self.package_of: dict[str, str] = {}
+        self.by_stem: dict[str, list[str]] = {}
+
+    def add(self, path: str, language: str, package: str) -> None:
+        if package:
+            self.packages.setdefault(package, []).append(path)
+            self.package_of[path] = package
+            directory = posixpath.basename(_dir(path))
+            if _stem(path) == "package" and directory and not package.endswith("." + directory):
+                # `package a` + `package object b` in a/b/package.scala makes the package a.b
+                self.packages.setdefault(f"{package}.{directory}", []).append(path)
+        self.by_stem.setdefault(_stem(path), []).append(path)
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        module = imp.module
+        bases = [""]
+        if self.relative:
+            enclosing = self.package_of.get(importer, "").split(".")
+            bases += [".".join(enclosing[:i]) for i in range(len(enclosing), 0, -1) if enclosing[0]]
+        head = module.split(".", 1)[0]
+        for base in bases:
+            if base and _join_dotted(base, head) not in self.packages:
+                continue  # `b.C` is relative only where the package `a.b` exists
+            found = self._absolute(_join_dotted(base, module), uses)
+            if found:
+                return found
+        return set()
+
+    def _absolute(self, module: str, uses: _Uses) -> set[str]:
+        if module.endswith(".*"):
+            files = self._package(module[:-2])
+            # Scala's package object (package.scala) is what a wildcard import often wants
+            return uses.named_after(files) | {f for f in files if _stem(f) == "package"}
+        parts = module.split(".")
+        # `a.b.Outer.Inner`, `a.b.Object.member`: drop trailing names until a class is found
+        while len(parts) >= 2:
+            found = self._class(parts, uses)
+            if found:
+                return found
+            parts = parts[:-1]
+        return set()
+
+    def _class(self, parts: list[str], uses: _Uses) -> set[str]:
+        package, name = ".".join(parts[:-1]), parts[-1]
+        declared = _type_files(self.packages.get(package, ()), name, uses)
+        if declared:
+            return declared
+        suffix = "/".join(parts)
+        return {
+            f
+            for f in self.by_stem.get(name, ())
+            if (stem := posixpath.splitext(f)[0]) == suffix or stem.endswith("/" + suffix)
+        }
+
+    def _package(self, package: str) -> list[str]:
+        declared = self.packages.get(package)
+        if declared:
+            return declared
+        suffix = "/" + package.replace(".", "/")
+        return [f for files in self.by_stem.values() for f in files if ("/" + _dir(f)).endswith(suffix)]
+
+
+class _Swift(_Resolver):
+    """`import Module`: the files of a SwiftPM target, as Package.swift declares or `Sources/<Target>/`."""
+
+    reads = frozenset({"swift"})
+    CONVENTION_DIRS = frozenset({"Sources", "Tests"})
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.target_dirs: dict[str, str] = {}  # directory -> target declared in a manifest
+        self.modules: dict[str, list[str]] = {}
+
+    def add(self, path: str, language: str, package: str) -> None:
+        if posixpath.basename(path) == "Package.swift":
+            for line in package.splitlines():
+                name, _, directory = line.partition("\t")
+                target = posixpath.normpath(_join(_dir(path), directory))
+                self.target_dirs["" if target == "." else target] = name
+        else:
+            self.files.append(path)
+
+    def finish(self) -> None:
+        for path in self.files:
+            module = self._module_of(path)
+            if module:
+                self.modules.setdefault(module, []).append(path)
+
+    def _module_of(self, path: str) -> str:
+        directory = _dir(path)
+        while True:
+            if directory in self.target_dirs:
+                return self.target_dirs[directory]
+            if not directory:
+                break
+            directory = _dir(directory)
+        parts = path.split("/")
+        for i in range(len(parts) - 2):
+            if parts[i] in self.CONVENTION_DIRS:
+                return parts[i + 1]
+        return ""
+
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
+        return uses.named_after(self.modules.get(imp.module, ()))
