@@ -5,8 +5,12 @@ Each measurement runs in a fresh process (so RSS and caches are its own) against
 private cache dir. The baseline, run in the same process as the cold build, is the
 I/O floor: listing the files and reading + hashing every one of them.
 
-usage: python bench/index_bench.py ROOT [--runs 1]
+usage: python bench/index_bench.py ROOT [ROOT ...]
 Note: the one-file refresh appends a comment to a tracked file and restores it after.
+
+With several roots (say one per language family and a Python repository), a last table
+compares the parse cost per MB of each parsed language, as CPU time in one process:
+tree-sitter's parse alone, then the whole extraction (queries, definitions, references).
 """
 
 from __future__ import annotations
@@ -114,6 +118,37 @@ def phase_warm(root: str) -> dict[str, object]:
     }
 
 
+def phase_languages(root: str) -> dict[str, object]:
+    """CPU seconds per MB of source, per parsed language (files under 1 MB, as the index parses)."""
+    from rtk_lsp.index.languages import PARSED, detect_language
+    from rtk_lsp.index.parse import _compile, extract
+    from rtk_lsp.index.scan import list_files
+
+    files, _ = list_files(root)
+    sources: dict[str, list[bytes]] = {}
+    for sf in files:
+        language = detect_language(sf.rel_path)
+        if language in PARSED and sf.size < 1_000_000:
+            with open(os.path.join(root, sf.rel_path), "rb") as f:
+                sources.setdefault(language, []).append(f.read())
+    out: dict[str, object] = {}
+    for language, texts in sources.items():
+        mb = sum(map(len, texts)) / 2**20
+        compiled = _compile(language)
+        if mb < 0.2 or compiled is None:
+            continue  # too little to measure
+        t0 = time.process_time()
+        for text in texts:
+            compiled.parser.parse(text)
+        parse = time.process_time() - t0
+        t0 = time.process_time()
+        for text in texts:
+            extract("x", language, text)
+        whole = time.process_time() - t0
+        out[language] = (len(texts), round(mb, 2), round(parse / mb, 3), round(whole / mb, 3))
+    return out
+
+
 def run_phase(root: str, phase: str, env: dict[str, str]) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, __file__, root, "--phase", phase],
@@ -128,13 +163,26 @@ def run_phase(root: str, phase: str, env: dict[str, str]) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("root")
-    ap.add_argument("--phase", choices=("cold", "warm"))
+    ap.add_argument("roots", nargs="+")
+    ap.add_argument("--phase", choices=("cold", "warm", "languages"))
     a = ap.parse_args()
-    root = os.path.realpath(a.root)
     if a.phase:
-        print(json.dumps(phase_cold(root) if a.phase == "cold" else phase_warm(root)))
+        phase = {"cold": phase_cold, "warm": phase_warm, "languages": phase_languages}[a.phase]
+        print(json.dumps(phase(os.path.realpath(a.roots[0]))))
         return
+    costs = []
+    for root in a.roots:
+        report(os.path.realpath(root))
+        costs.append((root, run_phase(os.path.realpath(root), "languages", dict(os.environ))))
+    print("\nparse cost per MB of source (CPU seconds, one process)")
+    print("| root | language | files | MB | tree-sitter parse s/MB | whole extraction s/MB |")
+    print("|---|---|---|---|---|---|")
+    for root, by_language in costs:
+        for language, (n, mb, parse, whole) in sorted(by_language.items(), key=lambda kv: -kv[1][1]):
+            print(f"| {os.path.basename(root.rstrip('/'))} | {language} | {n} | {mb} | {parse} | {whole} |")
+
+
+def report(root: str) -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
         cold = run_phase(root, "cold", env)
