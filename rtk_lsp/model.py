@@ -28,6 +28,9 @@ SYMBOL_KINDS = (
     "extension",
     "property",
 )
+# Kinds that hold data rather than behaviour. A class has many and their names are plain
+# nouns (`items`, `name`), so they match a task by name, never by sharing its words.
+DATA_KINDS = frozenset({"property"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,8 @@ from rtk_lsp.index.parse import LANGUAGES, MANIFESTS, extract
 from rtk_lsp.index.resolve import ImportResolver
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.model import SYMBOL_KINDS, FileFacts, Import
+from rtk_lsp.plan.pipeline import plan
+from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.settings import Settings
 from tests.gitrepo import GitRepo
 
@@ -817,3 +819,24 @@ def test_broken_sources_keep_what_parses(language: str) -> None:
     facts = extract("x", language, broken.encode())
     assert "ok" in {s.name.lower() for s in facts.symbols}
     assert extract("x", language, b"\xff\xfe\x00garbage{{{") is not None
+
+
+def test_properties_match_a_task_by_name_not_by_their_words(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "props")
+    repo.write(
+        "src/Cart.kt",
+        "class Cart {\n    val discountRate: Double = 0.1\n\n    fun checkout(): Double {\n"
+        "        return discountRate\n    }\n}\n",
+    )
+    repo.write("src/Other.kt", "class Other {\n    fun unrelated() = 1\n}\n")
+    repo.commit("cart")
+    snap = Workspace(str(repo.root), Settings(), use_store=False).refresh()
+    assert ("property", "discountRate") in {(s.kind, s.name) for s in snap.files["src/Cart.kt"].facts.symbols}
+
+    def symbol_reasons(task: str) -> list[str]:
+        selected = {f["rel_path"]: f for f in plan(snap, PlanRequest(task))["selected"]}
+        return [r for r in selected["src/Cart.kt"]["reasons"] if r.startswith("defines")]
+
+    # a property shares its words with many tasks: that alone is not a reason
+    assert symbol_reasons("the discount rate is wrong") == []
+    assert symbol_reasons("discountRate is wrong") == ["defines `Cart.discountRate` named in the task"]

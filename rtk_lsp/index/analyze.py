@@ -13,7 +13,7 @@ from typing import Any
 
 from rtk_lsp.index.languages import detect_language, has_facts
 from rtk_lsp.index.scan import FileContent, ScannedFile, classify, read_file
-from rtk_lsp.model import EMPTY_FACTS, FileFacts, FileRecord
+from rtk_lsp.model import DATA_KINDS, EMPTY_FACTS, FileFacts, FileRecord
 from rtk_lsp.text import term_counts, word_terms
 from rtk_lsp.tokens import estimate_bytes, estimate_tokens
 
@@ -33,9 +33,14 @@ def _facts(rel_path: str, language: str, text: str) -> FileFacts:
 
 
 def symbol_terms(facts: FileFacts) -> dict[str, int]:
-    """The `sym` field of the lexical index: words of definition names and their doc lines."""
+    """The `sym` field of the lexical index: words of definition names and their doc lines.
+
+    Data (properties) is left out: see `DATA_KINDS`.
+    """
     counts: Counter[str] = Counter()
     for s in facts.symbols:
+        if s.kind in DATA_KINDS:
+            continue
         counts.update(word_terms(s.name))
         if s.doc:
             counts.update(term_counts(s.doc))

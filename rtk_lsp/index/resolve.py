@@ -10,6 +10,7 @@ to nothing.
 from __future__ import annotations
 
 import posixpath
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Container, Iterable, Mapping
 from typing import NamedTuple
 
@@ -510,19 +511,19 @@ def _file_at(paths: set[str], *candidates: str) -> set[str]:
     return set()
 
 
-class _Resolver:
+class _Resolver(ABC):
     """What the import resolver of one language provides."""
 
     reads: frozenset[str] = frozenset()  # languages of the files `add` is given
 
-    def add(self, path: str, language: str, package: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, path: str, language: str, package: str) -> None: ...
 
     def finish(self) -> None:
         return None
 
-    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]:
-        raise NotImplementedError
+    @abstractmethod
+    def resolve(self, importer: str, imp: Import, uses: _Uses) -> set[str]: ...
 
 
 class _Ruby(_Resolver):

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 from rtk_lsp.index.history import History
 from rtk_lsp.index.languages import CONFIG_LANGUAGES, DOC_LANGUAGES, PARSED, SOURCE_LANGUAGES
 from rtk_lsp.index.lexical import FIELDS, LexicalIndex
-from rtk_lsp.model import FileRecord, Symbol
+from rtk_lsp.model import DATA_KINDS, FileRecord, Symbol
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.intent import Intent
 from rtk_lsp.text import split_identifier, stem, term_counts, word_terms
@@ -128,6 +128,8 @@ class Derived:
             after = after if after is not None and _rankable(after) else None
             if before is not None:
                 for sym in before.facts.symbols:
+                    if sym.kind in DATA_KINDS:
+                        continue
                     words = name_words(sym.name)
                     if len(words) >= 2:
                         gone_multi.add(words[0])
@@ -141,6 +143,8 @@ class Derived:
             self.text[p] = after
             self.classes[p] = file_class(after)
             for sym in after.facts.symbols:
+                if sym.kind in DATA_KINDS:
+                    continue
                 words = name_words(sym.name)
                 if len(words) >= 2:
                     multi.setdefault(words[0], []).append((p, sym, words))
