@@ -2,7 +2,7 @@
 
 A file's score is `structure multiplier x sum(weight_i x signal_i)`, each signal
 normalised to [0, 1] over the candidates of one plan. The signal weights sum to 1,
-so a score is in [0, 1] too; `tests/test_plan.py` checks both facts.
+so a score is in [0, 1] too; `tests/unit/test_plan.py` checks both facts.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from gitrepo import make_billing_repo
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPTS = REPO / "tests" / "nvim"
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = Path(__file__).resolve().parent / "nvim"
 DOCS = REPO / "docs" / "neovim.md"
 
 
@@ -52,8 +52,8 @@ def each_nvim(at_least: tuple[int, int] = (0, 7)) -> Any:
 
 
 def run_nvim(nvim: str, script: str, tmp_path: Path, **env: str) -> dict[str, Any]:
-    """Runs tests/nvim/SCRIPT headless in the billing repository; returns what it wrote to RTK_OUT."""
-    repo = make_billing_repo(tmp_path / "shop")
+    """Runs tests/e2e/nvim/SCRIPT headless in the billing repository; returns what it wrote to RTK_OUT."""
+    shop = make_billing_repo(tmp_path / "shop")
     out = tmp_path / "out.json"
     full_env = {
         **os.environ,
@@ -61,7 +61,7 @@ def run_nvim(nvim: str, script: str, tmp_path: Path, **env: str) -> dict[str, An
         "RTK_PYTHONPATH": str(REPO),
         "RTK_CACHE": str(tmp_path / "cache"),
         "RTK_LSP_CACHE_DIR": str(tmp_path / "cache"),
-        "RTK_ROOT": str(repo.root),
+        "RTK_ROOT": str(shop.root),
         "RTK_OUT": str(out),
         "RTK_EDITOR_LUA": str(REPO / "editors" / "nvim" / "rtk.lua"),
         "RTK_HARNESS": str(SCRIPTS / "harness.lua"),
@@ -76,7 +76,7 @@ def run_nvim(nvim: str, script: str, tmp_path: Path, **env: str) -> dict[str, An
     proc = subprocess.run(
         [nvim, "--headless", "-u", "NONE", "-i", "NONE", "-c", f"luafile {SCRIPTS / script}"],
         env=full_env,
-        cwd=repo.root,
+        cwd=shop.root,
         capture_output=True,
         text=True,
         timeout=170,  # the scripts have their own waits; this only catches a wedged nvim
@@ -84,7 +84,7 @@ def run_nvim(nvim: str, script: str, tmp_path: Path, **env: str) -> dict[str, An
     assert out.exists(), f"no output; rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     data: dict[str, Any] = json.loads(out.read_text())
     assert proc.returncode == 0, (data["log"], data.get("notes"))
-    data["repo"] = repo.root
+    data["shop"] = shop.root
     return data
 
 

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo, make_billing_repo
+from gitrepo import GitRepo
 
 from rtk_lsp.index.workspace import Snapshot, Workspace
 from rtk_lsp.plan import weights as W
@@ -18,15 +18,9 @@ from rtk_lsp.settings import Settings
 from rtk_lsp.tokens import estimate_tokens
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RTK_LSP_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture
-def shop(tmp_path: Path) -> Snapshot:
-    repo = make_billing_repo(tmp_path / "shop")
-    return Workspace(str(repo.root), Settings()).refresh()
+def snapshot(shop: GitRepo) -> Snapshot:
+    return Workspace(str(shop.root), Settings()).refresh()
 
 
 # ---- intent -----------------------------------------------------------------------------------
@@ -83,8 +77,8 @@ def test_weights_are_finite_positive_and_sum_to_one() -> None:
 # ---- ranking and signals ----------------------------------------------------------------------
 
 
-def test_symbol_named_in_task_ranks_its_file_first(shop: Snapshot) -> None:
-    r = plan(shop, PlanRequest("fix the discount rounding in InvoiceCalculator.apply_discount"))
+def test_symbol_named_in_task_ranks_its_file_first(snapshot: Snapshot) -> None:
+    r = plan(snapshot, PlanRequest("fix the discount rounding in InvoiceCalculator.apply_discount"))
     top = r["selected"][0]
     assert top["rel_path"] == "billing/invoice.py"
     assert any("apply_discount" in reason for reason in top["reasons"])
@@ -93,25 +87,24 @@ def test_symbol_named_in_task_ranks_its_file_first(shop: Snapshot) -> None:
     assert "InvoiceCalculator.apply_discount" in names
 
 
-def test_graph_signal_brings_in_what_the_match_calls(shop: Snapshot) -> None:
-    r = plan(shop, PlanRequest("invoice total is wrong for InvoiceCalculator"))
+def test_graph_signal_brings_in_what_the_match_calls(snapshot: Snapshot) -> None:
+    r = plan(snapshot, PlanRequest("invoice total is wrong for InvoiceCalculator"))
     by_path = {f["rel_path"]: f for f in r["selected"]}
     assert "billing/tax.py" in by_path
     assert by_path["billing/tax.py"]["features"]["graph"] > 0
     assert any("invoice.py" in reason for reason in by_path["billing/tax.py"]["reasons"])
 
 
-def test_cochange_and_churn_come_from_history(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_cochange_and_churn_come_from_history(shop: GitRepo, tmp_path: Path) -> None:
     for i in range(6):
-        repo.commit(
+        shop.commit(
             f"pricing tweak {i}",
             {
-                "billing/invoice.py": (repo.root / "billing/invoice.py").read_text() + f"\n# {i}\n",
-                "users/profile.py": (repo.root / "users/profile.py").read_text() + f"\n# {i}\n",
+                "billing/invoice.py": (shop.root / "billing/invoice.py").read_text() + f"\n# {i}\n",
+                "users/profile.py": (shop.root / "users/profile.py").read_text() + f"\n# {i}\n",
             },
         )
-    snap = Workspace(str(repo.root), Settings()).refresh()
+    snap = Workspace(str(shop.root), Settings()).refresh()
     r = plan(snap, PlanRequest("apply_discount rounding"))
     feats = {f["rel_path"]: f for f in r["selected"]}
     assert feats["users/profile.py"]["features"]["cochange"] > 0
@@ -119,16 +112,15 @@ def test_cochange_and_churn_come_from_history(tmp_path: Path) -> None:
     assert feats["billing/invoice.py"]["features"]["churn"] == 1.0
 
 
-def test_tests_are_down_weighted_unless_the_task_is_about_tests(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    repo.commit(
+def test_tests_are_down_weighted_unless_the_task_is_about_tests(shop: GitRepo, tmp_path: Path) -> None:
+    shop.commit(
         "tests",
         {
             "tests/test_invoice.py": "from billing.invoice import InvoiceCalculator\n\n"
             "def test_apply_discount():\n    assert InvoiceCalculator([]).apply_discount(10) == 0\n"
         },
     )
-    snap = Workspace(str(repo.root), Settings()).refresh()
+    snap = Workspace(str(shop.root), Settings()).refresh()
     fix = plan(snap, PlanRequest("apply_discount rounds wrong"))
     assert fix["ranked"][0]["rel_path"] == "billing/invoice.py"
     feats = {f["rel_path"]: f["features"] for f in fix["selected"]}
@@ -143,9 +135,9 @@ def test_tests_are_down_weighted_unless_the_task_is_about_tests(tmp_path: Path) 
 
 @pytest.mark.parametrize("detail", ["paths", "symbols", "content"])
 @pytest.mark.parametrize("budget", [1, 30, 120, 400, 4000])
-def test_never_over_budget_and_counts_what_is_emitted(shop: Snapshot, detail: str, budget: int) -> None:
-    src = {p: Path(shop.root, p).read_text() for p in shop.files}
-    r = plan(shop, PlanRequest("InvoiceCalculator apply_discount tax", budget, detail), src.get)
+def test_never_over_budget_and_counts_what_is_emitted(snapshot: Snapshot, detail: str, budget: int) -> None:
+    src = {p: Path(snapshot.root, p).read_text() for p in snapshot.files}
+    r = plan(snapshot, PlanRequest("InvoiceCalculator apply_discount tax", budget, detail), src.get)
     br = r["budget_report"]
     assert br["estimated_used"] <= budget
     assert br["candidates_selected"] == len(r["selected"])
@@ -159,16 +151,16 @@ def test_never_over_budget_and_counts_what_is_emitted(shop: Snapshot, detail: st
         assert "```" in r["selected"][0]["content"]
 
 
-def test_dropped_files_say_why(shop: Snapshot) -> None:
-    r = plan(shop, PlanRequest("InvoiceCalculator apply_discount tax profile strings", 80, "symbols"))
+def test_dropped_files_say_why(snapshot: Snapshot) -> None:
+    r = plan(snapshot, PlanRequest("InvoiceCalculator apply_discount tax profile strings", 80, "symbols"))
     assert r["dropped"]
     assert all(d["reason"] for d in r["dropped"])
     assert {d["rel_path"] for d in r["dropped"]}.isdisjoint(f["rel_path"] for f in r["selected"])
 
 
-def test_same_input_same_output(shop: Snapshot) -> None:
+def test_same_input_same_output(snapshot: Snapshot) -> None:
     req = PlanRequest("fix the tax rate for the US region", 500, "symbols")
-    a, b = plan(shop, req), plan(shop, req)
+    a, b = plan(snapshot, req), plan(snapshot, req)
     for x in (a, b):
         x["stats"].pop("elapsed_ms")
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
@@ -192,7 +184,7 @@ def test_golden_plan_json(tmp_path: Path) -> None:
     result["stats"].pop("elapsed_ms")
     result["root"] = "<root>"
     result["stats"]["history_head"] = "<head>"
-    golden = Path(__file__).parent / "golden" / "plan_cart.json"
+    golden = Path(__file__).parents[1] / "golden" / "plan_cart.json"
     text = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if os.environ.get("RTK_UPDATE_GOLDEN"):
         golden.parent.mkdir(exist_ok=True)
@@ -226,15 +218,14 @@ def test_http_style_zero_budget_means_default() -> None:
     assert req.budget == 4000
 
 
-def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(tmp_path: Path) -> None:
+def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(shop: GitRepo, tmp_path: Path) -> None:
     from rtk_lsp.plan.rank import Derived
 
-    repo = make_billing_repo(tmp_path / "shop")
-    ws = Workspace(str(repo.root), Settings(), use_store=False)
+    ws = Workspace(str(shop.root), Settings(), use_store=False)
     first = ws.refresh()
-    repo.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n\n\nclass TaxTable:\n    pass\n")
-    repo.write("reports/monthly_report.py", "def build_monthly_report():\n    pass\n")
-    (repo.root / "users/profile.py").unlink()
+    shop.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n\n\nclass TaxTable:\n    pass\n")
+    shop.write("reports/monthly_report.py", "def build_monthly_report():\n    pass\n")
+    (shop.root / "users/profile.py").unlink()
     second = ws.refresh()
     patched = Derived(first.files).updated(first.files, second.files)
     fresh = Derived(second.files)

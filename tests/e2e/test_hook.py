@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitrepo import make_billing_repo
-from test_http import START_TIMEOUT, TASK, call, cli, discovery_files, make_env, run_serve
+from gitrepo import GitRepo
+from servers import START_TIMEOUT, TASK, ServeFactory, call, cli, discovery_files, make_env
 
 from rtk_lsp.hook import END_MARKER, MARKER
 from rtk_lsp.tokens import estimate_tokens
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "hooks" / "claude-code" / "rtk-context.sh"
 
 
@@ -87,21 +87,20 @@ def wait_for(condition: Any, message: str) -> Any:
     return value
 
 
-def test_fail_open_without_a_server(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_fail_open_without_a_server(shop: GitRepo, tmp_path: Path) -> None:
     env = {**make_env(tmp_path), "RTK_LSP_HOOK_DEBUG": "1"}
     for script in (False, True):
-        result = run_hook(env, payload(TASK, repo.root), "--no-start", script=script)
+        result = run_hook(env, payload(TASK, shop.root), "--no-start", script=script)
         assert result.returncode == 0 and result.stdout == "", result.stderr
         assert "no server serves" in result.stderr
     for junk in ("", "not json", "[]", json.dumps({"tool_name": "Task"})):
         result = run_hook(env, junk)
         assert result.returncode == 0 and result.stdout == ""
         assert result.stderr.startswith("rtk-lsp hook: "), "RTK_LSP_HOOK_DEBUG says why"
-    result = run_hook(env, payload(TASK, repo.root), "--budget", "nonsense")
+    result = run_hook(env, payload(TASK, shop.root), "--budget", "nonsense")
     assert result.returncode == 0 and result.stdout == ""
     assert spawned(tmp_path) == [], "--no-start and bad input start nothing"
-    quiet = run_hook(make_env(tmp_path), payload(TASK, repo.root), "--no-start")
+    quiet = run_hook(make_env(tmp_path), payload(TASK, shop.root), "--no-start")
     assert quiet.stdout == quiet.stderr == "", "silent without RTK_LSP_HOOK_DEBUG"
 
 
@@ -117,46 +116,43 @@ def served(env: dict[str, str], root: Path) -> list[dict[str, Any]]:
     return [i for i in infos if i["roots"] == [str(root.resolve())]]
 
 
-def test_hook_starts_a_server_and_answers_from_a_warm_store(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_hook_starts_a_server_and_answers_from_a_warm_store(shop: GitRepo, tmp_path: Path) -> None:
     env = {**make_env(tmp_path), "RTK_LSP_HOOK_DEBUG": "1"}
-    assert cli(env, "index", "--root", str(repo.root)).returncode == 0  # a warm store, no server
-    assert served(env, repo.root) == []
+    assert cli(env, "index", "--root", str(shop.root)).returncode == 0  # a warm store, no server
+    assert served(env, shop.root) == []
 
     # Called from a subdirectory: the server is started for the repository.
-    first = run_hook(env, payload(TASK, repo.root / "billing"), "--time-limit", str(START_TIMEOUT))
+    first = run_hook(env, payload(TASK, shop.root / "billing"), "--time-limit", str(START_TIMEOUT))
     assert "billing/invoice.py" in injected(first)
-    [info] = served(env, repo.root)
+    [info] = served(env, shop.root)
     assert info["kind"] == "serve" and spawned(tmp_path) == [info["pid"]]
     args = Path(f"/proc/{info['pid']}/cmdline").read_bytes().split(b"\0")
     assert b"--idle-timeout" in args and b"1800" in args
 
-    second = run_hook(env, payload(TASK, repo.root))
+    second = run_hook(env, payload(TASK, shop.root))
     assert "billing/invoice.py" in injected(second)
-    assert len(served(env, repo.root)) == 1 and spawned(tmp_path) == [info["pid"]], "no second server"
+    assert len(served(env, shop.root)) == 1 and spawned(tmp_path) == [info["pid"]], "no second server"
 
 
-def test_hook_cold_start_injects_nothing_then_the_next_call_does(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_hook_cold_start_injects_nothing_then_the_next_call_does(shop: GitRepo, tmp_path: Path) -> None:
     env = {**make_env(tmp_path), "RTK_LSP_HOOK_DEBUG": "1"}
-    first = run_hook(env, payload(TASK, repo.root))
+    first = run_hook(env, payload(TASK, shop.root))
     assert first.returncode == 0 and first.stdout == ""
     assert "first index is not built yet" in first.stderr, first.stderr
-    [info] = wait_for(lambda: served(env, repo.root), "the started server never announced itself")
+    [info] = wait_for(lambda: served(env, shop.root), "the started server never announced itself")
     wait_for(
         lambda: (
             call(info["url"], "GET", "/v1/health", token=info["token"]).json()["roots"][0]["state"] == "ready"
         ),
         "the started server never finished its first index",
     )
-    assert "billing/invoice.py" in injected(run_hook(env, payload(TASK, repo.root)))
+    assert "billing/invoice.py" in injected(run_hook(env, payload(TASK, shop.root)))
 
 
-def test_two_hooks_racing_start_one_server(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_two_hooks_racing_start_one_server(shop: GitRepo, tmp_path: Path) -> None:
     env = {**make_env(tmp_path), "RTK_LSP_HOOK_DEBUG": "1"}
     call_file = tmp_path / "call.json"
-    call_file.write_text(json.dumps(payload(TASK, repo.root)))
+    call_file.write_text(json.dumps(payload(TASK, shop.root)))
     racers = []
     for _ in range(2):
         with open(call_file) as stdin:  # both read their call at once: nothing paces them
@@ -173,20 +169,20 @@ def test_two_hooks_racing_start_one_server(tmp_path: Path) -> None:
     for racer in racers:
         out, _err = racer.communicate(timeout=START_TIMEOUT)
         assert racer.returncode == 0 and out == ""
-    [info] = wait_for(lambda: served(env, repo.root), "no server announced itself")
+    [info] = wait_for(lambda: served(env, shop.root), "no server announced itself")
     # A second daemon, had one been started, exits at once on the lock: wait for that, then count.
     wait_for(lambda: spawned(tmp_path) == [info["pid"]], f"more than one server: {spawned(tmp_path)}")
-    assert len(served(env, repo.root)) == 1
+    assert len(served(env, shop.root)) == 1
 
 
-async def test_injects_once_within_the_budget(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    async with run_serve(tmp_path, repo.root, env=env) as door:
+async def test_injects_once_within_the_budget(
+    server_env: dict[str, str], serve: ServeFactory, shop: GitRepo, tmp_path: Path
+) -> None:
+    async with serve(shop.root, env=server_env) as door:
         await door.wait_ready()
         for tool, script in (("Task", False), ("Agent", True)):
             result = run_hook(
-                env, payload(TASK, repo.root / "billing", tool), "--budget", "1500", script=script
+                server_env, payload(TASK, shop.root / "billing", tool), "--budget", "1500", script=script
             )
             assert result.returncode == 0, result.stderr
             out = json.loads(result.stdout)["hookSpecificOutput"]
@@ -200,18 +196,18 @@ async def test_injects_once_within_the_budget(tmp_path: Path) -> None:
             assert estimate_tokens(injected) <= 1500, "the planned budget is the injected budget"
 
         # The rewritten prompt comes back (a nested or retried task): no second injection.
-        again = run_hook(env, payload(prompt, repo.root))
+        again = run_hook(server_env, payload(prompt, shop.root))
         assert again.returncode == 0 and again.stdout == ""
         # Other tools pass through.
-        other = run_hook(env, {**payload(TASK, repo.root), "tool_name": "Bash"})
+        other = run_hook(server_env, {**payload(TASK, shop.root), "tool_name": "Bash"})
         assert other.returncode == 0 and other.stdout == ""
         # Outside every served root: nothing to say.
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        assert run_hook(env, payload(TASK, elsewhere)).stdout == ""
+        assert run_hook(server_env, payload(TASK, elsewhere)).stdout == ""
 
 
-def test_install_and_uninstall(tmp_path: Path) -> None:
+def test_install_and_uninstall(server_env: dict[str, str], tmp_path: Path) -> None:
     settings = tmp_path / "claude" / "settings.json"
     settings.parent.mkdir()
     original = {
@@ -223,12 +219,11 @@ def test_install_and_uninstall(tmp_path: Path) -> None:
     }
     settings.write_text(json.dumps(original, indent=4))
     os.chmod(settings, 0o640)
-    env = make_env(tmp_path)
 
     def install(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "rtk_lsp", "install-hook", "--settings", str(settings), *args],
-            env=env,
+            env=server_env,
             capture_output=True,
             text=True,
             timeout=60,
@@ -271,7 +266,9 @@ def test_install_and_uninstall(tmp_path: Path) -> None:
     fresh = tmp_path / "new" / "settings.json"
     assert (
         subprocess.run(
-            [sys.executable, "-m", "rtk_lsp", "install-hook", "--settings", str(fresh)], env=env, check=False
+            [sys.executable, "-m", "rtk_lsp", "install-hook", "--settings", str(fresh)],
+            env=server_env,
+            check=False,
         ).returncode
         == 0
     )

@@ -9,43 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import http.client
 import json
-import os
-import re
 import signal
 import stat
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from gitrepo import held_git, make_billing_repo
-from lspclient import stop
-from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
-REPO = Path(__file__).resolve().parents[1]
-TASK = "fix the discount rounding in InvoiceCalculator.apply_discount"
-START_TIMEOUT = 60
-MODES = ["serve", "lsp"]
-
-
-def make_env(tmp_path: Path) -> dict[str, str]:
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    return {
-        **os.environ,
-        "RTK_LSP_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
+from gitrepo import GitRepo, held_git, make_billing_repo
+from servers import (
+    MODES,
+    START_TIMEOUT,
+    TASK,
+    Reply,
+    ServeFactory,
+    call,
+    cli,
+    discovery_files,
+    make_env,
+    run_lsp,
+    without_timings,
+)
 
 
 def make_slow_tree(root: Path, files: int = 400, functions: int = 400) -> Path:
@@ -61,197 +47,12 @@ def make_slow_tree(root: Path, files: int = 400, functions: int = 400) -> Path:
     return root
 
 
-# ---- a tiny HTTP client: http.client, so that any Host header can be sent ---------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def error(self) -> dict[str, Any]:
-        error: dict[str, Any] = self.json()["error"]
-        return error
-
-
-def call(
-    url: str,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    token: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    raw: bytes | None = None,
-    timeout: float = 60,
-) -> Reply:
-    parts = urlsplit(url)
-    assert parts.hostname and parts.port
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        all_headers = {"Host": f"127.0.0.1:{parts.port}", **(headers or {})}
-        if token is not None:
-            all_headers["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for name, value in all_headers.items():
-            conn.putheader(name, value)
-        if data is not None:
-            conn.putheader("Content-Type", "application/json")
-            conn.putheader("Content-Length", str(len(data)))
-        conn.endheaders(data)
-        response = conn.getresponse()
-        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
-    finally:
-        conn.close()
-
-
-@dataclass
-class Target:
-    """A running HTTP door and what a client needs to talk to it."""
-
-    mode: str
-    url: str
-    token: str | None
-    root: Path
-    env: dict[str, str]
-    pid: int
-    discovery: Path
-    client: LanguageClient | None = None
-    proc: asyncio.subprocess.Process | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    async def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Reply:
-        kw.setdefault("token", self.token)
-        return await asyncio.to_thread(call, self.url, method, path, body, **kw)
-
-    async def plan(self, task: str = TASK, headers: Mapping[str, str] | None = None, **fields: Any) -> Reply:
-        body = {"project_root": str(self.root), "task": task, **fields}
-        return await self.call("POST", "/v1/plan-context", body, headers=headers)
-
-    async def healthy(self) -> None:
-        reply = await self.call("GET", "/v1/health")
-        assert reply.status == 200, reply.body
-        assert reply.json()["status"] == "ok"
-
-    async def wait_ready(self) -> dict[str, Any]:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            health: dict[str, Any] = (await self.call("GET", "/v1/health")).json()
-            if health["roots"] and all(r["state"] != "indexing" for r in health["roots"]):
-                return health
-            assert time.monotonic() < deadline, "index never finished"
-            await asyncio.sleep(0.05)
-
-
-def discovery_files(env: Mapping[str, str]) -> list[Path]:
-    directory = Path(env["XDG_RUNTIME_DIR"]) / "rtk-lsp"
-    return sorted(directory.glob("server-*.json")) if directory.is_dir() else []
-
-
-@contextlib.asynccontextmanager
-async def run_serve(
-    tmp_path: Path, root: Path, *args: str, env: dict[str, str] | None = None
-) -> AsyncIterator[Target]:
-    env = env or make_env(tmp_path)
-    stderr = open(tmp_path / f"serve-{time.monotonic_ns()}.err", "wb")  # noqa: SIM115 (closed below)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rtk_lsp",
-        "serve",
-        "--root",
-        str(root),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=stderr,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)).decode()
-        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", line)
-        assert match, f"first line was {line!r}"
-        [path] = discovery_files(env)
-        info = json.loads(path.read_text())
-        yield Target("serve", match.group(1), info["token"], root.resolve(), env, proc.pid, path, proc=proc)
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        stderr.close()
-
-
-@contextlib.asynccontextmanager
-async def run_lsp(tmp_path: Path, root: Path, env: dict[str, str] | None = None) -> AsyncIterator[Target]:
-    env = env or make_env(tmp_path)
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "rtk_lsp.server.lsp"], server_env=env)
-    client = await config.start()
-    ready: list[Any] = []
-
-    @client.feature("rtk/httpReady")
-    def _on_ready(params: Any) -> None:
-        ready.append(params)
-
-    try:
-        await asyncio.wait_for(
-            client.initialize_session(
-                types.InitializeParams(
-                    capabilities=client_capabilities("visual-studio-code"),
-                    workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
-                )
-            ),
-            START_TIMEOUT,
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ready:
-            assert time.monotonic() < deadline, "no rtk/httpReady"
-            await asyncio.sleep(0.02)
-        params = ready[0]
-        url = params["url"] if isinstance(params, dict) else params.url
-        port = params["port"] if isinstance(params, dict) else params.port
-        assert url == f"http://127.0.0.1:{port}"
-        [path] = discovery_files(env)
-        info = json.loads(path.read_text())
-        assert info["url"] == url
-        server = client._server
-        assert server is not None
-        yield Target("lsp", url, info["token"], root.resolve(), env, server.pid, path, client=client)
-        await asyncio.wait_for(client.shutdown_session(), 30)
-    finally:
-        await stop(client)
-
-
-def run_door(mode: str, tmp_path: Path, root: Path, env: dict[str, str] | None = None) -> Any:
-    return run_serve(tmp_path, root, env=env) if mode == "serve" else run_lsp(tmp_path, root, env)
-
-
-def cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "rtk_lsp", *args], env=dict(env), capture_output=True, timeout=120, check=False
-    )
-
-
-def without_timings(text: bytes) -> bytes:
-    return re.sub(rb'"elapsed_ms": \{[^}]*\}', b'"elapsed_ms": {}', text)
-
-
 # ---- every endpoint's success path ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_endpoints(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with run_door(mode, tmp_path, repo.root) as door:
+async def test_endpoints(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path) -> None:
+    async with http_door(mode, shop.root) as door:
         health = await door.wait_ready()
         assert health["version"] and health["roots"] == [
             {
@@ -272,7 +73,7 @@ async def test_endpoints(mode: str, tmp_path: Path) -> None:
         assert result["root"] == str(door.root)
 
         inner = await door.call(
-            "POST", "/v1/plan-context", {"project_root": str(repo.root / "billing"), "task": TASK}
+            "POST", "/v1/plan-context", {"project_root": str(shop.root / "billing"), "task": TASK}
         )
         assert inner.status == 200 and inner.json()["root"] == str(door.root)  # a directory inside a root
 
@@ -281,7 +82,7 @@ async def test_endpoints(mode: str, tmp_path: Path) -> None:
         [folder] = status["folders"]
         assert folder["root"] == str(door.root) and folder["state"] == "ready"
 
-        refreshed = await door.call("POST", "/v1/refresh", {"project_root": str(repo.root)})
+        refreshed = await door.call("POST", "/v1/refresh", {"project_root": str(shop.root)})
         assert refreshed.status == 200, refreshed.body
         assert refreshed.json()["root"] == str(door.root) and refreshed.json()["refreshes"] >= 2
 
@@ -290,24 +91,24 @@ async def test_endpoints(mode: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_cli_and_http_bytes_agree(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
+async def test_cli_and_http_bytes_agree(
+    server_env: dict[str, str], http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path
+) -> None:
     # Warm the store first, so that the server and the CLI both load the same snapshot from it
     # and `stats.cache` (hits/misses of the load) agrees too.
-    assert cli(env, "index", "--root", str(repo.root)).returncode == 0
-    async with run_door(mode, tmp_path, repo.root, env) as door:
+    assert cli(server_env, "index", "--root", str(shop.root)).returncode == 0
+    async with http_door(mode, shop.root, server_env) as door:
         await door.wait_ready()
         over_http = await door.plan(TASK, detail="content", token_budget=3000)
         assert over_http.status == 200
-        plan_args = ("plan", TASK, "--root", str(repo.root), "--format", "json", "--detail", "content")
+        plan_args = ("plan", TASK, "--root", str(shop.root), "--format", "json", "--detail", "content")
         plan_args += ("--budget", "3000")
-        local = await asyncio.to_thread(cli, env, *plan_args, "--no-server")
+        local = await asyncio.to_thread(cli, server_env, *plan_args, "--no-server")
         assert local.returncode == 0, local.stderr
         assert without_timings(over_http.body) == without_timings(local.stdout)
 
         before = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]
-        via_server = await asyncio.to_thread(cli, env, *plan_args)
+        via_server = await asyncio.to_thread(cli, server_env, *plan_args)
         assert via_server.returncode == 0, via_server.stderr
         assert without_timings(via_server.stdout) == without_timings(local.stdout)
         after = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]
@@ -320,16 +121,15 @@ async def test_cli_and_http_bytes_agree(mode: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_errors(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_errors(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.py").write_text("def secret():\n    return 42\n")
-    (repo.root / "escape").symlink_to(outside, target_is_directory=True)
-    (repo.root / "inner").symlink_to(repo.root / "billing", target_is_directory=True)
-    async with run_door(mode, tmp_path, repo.root) as door:
+    (shop.root / "escape").symlink_to(outside, target_is_directory=True)
+    (shop.root / "inner").symlink_to(shop.root / "billing", target_is_directory=True)
+    async with http_door(mode, shop.root) as door:
         await door.wait_ready()
-        root = str(repo.root)
+        root = str(shop.root)
 
         async def expect(reply: Reply, status: int, code: str, field: str | None = None) -> None:
             assert reply.status == status, reply.body
@@ -356,7 +156,7 @@ async def test_errors(mode: str, tmp_path: Path) -> None:
             ({"task": TASK}, "project_root"),
             ({"project_root": "shop", "task": TASK}, "project_root"),
             ({"project_root": 7, "task": TASK}, "project_root"),
-            ({"project_root": str(repo.root / "README.md"), "task": TASK}, "project_root"),
+            ({"project_root": str(shop.root / "README.md"), "task": TASK}, "project_root"),
         ]
         for body, name in bad_fields:
             await expect(await door.call("POST", "/v1/plan-context", body), 400, "invalid_request", name)
@@ -373,12 +173,12 @@ async def test_errors(mode: str, tmp_path: Path) -> None:
 
         # 403: a root not served, and a symlink inside a served root that leads out of it
         await expect(await door.plan(project_root=str(outside)), 403, "root_not_served", "project_root")
-        await expect(await door.plan(project_root=str(repo.root / "escape")), 403, "root_not_served")
-        await expect(await door.plan(project_root=str(repo.root / "escape" / "..")), 403, "root_not_served")
+        await expect(await door.plan(project_root=str(shop.root / "escape")), 403, "root_not_served")
+        await expect(await door.plan(project_root=str(shop.root / "escape" / "..")), 403, "root_not_served")
         await expect(
             await door.call("POST", "/v1/refresh", {"project_root": str(outside)}), 403, "root_not_served"
         )
-        inside = await door.plan(project_root=str(repo.root / "inner"))  # a link that stays inside is fine
+        inside = await door.plan(project_root=str(shop.root / "inner"))  # a link that stays inside is fine
         assert inside.status == 200 and "secret" not in inside.body.decode()
 
         # 403: a foreign Host (DNS rebinding) and any browser Origin; checked before the token
@@ -423,15 +223,15 @@ def wait_for_some(futures: list[concurrent.futures.Future[Any]], count: int) -> 
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_503_while_the_first_index_builds_and_when_overloaded(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    gate = held_git(tmp_path, env)  # the first index waits for the test, not for the machine
+async def test_503_while_the_first_index_builds_and_when_overloaded(
+    server_env: dict[str, str], serve: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path
+) -> None:
+    gate = held_git(tmp_path, server_env)  # the first index waits for the test, not for the machine
     # A wait far longer than the test needs: the admitted plans wait for the gate, not a clock.
     door_cm = (
-        run_serve(tmp_path, repo.root, "--wait-timeout", "120", env=env)
+        serve(shop.root, "--wait-timeout", "120", env=server_env)
         if mode == "serve"
-        else run_lsp(tmp_path, repo.root, env)
+        else run_lsp(tmp_path, shop.root, server_env)
     )
     async with door_cm as door:
         # Past the wait (the client asked for none): 503 with Retry-After and the progress.
@@ -449,7 +249,7 @@ async def test_503_while_the_first_index_builds_and_when_overloaded(mode: str, t
                     door.url,
                     "POST",
                     "/v1/plan-context",
-                    {"project_root": str(repo.root), "task": f"tax_for rounds region {i} badly"},
+                    {"project_root": str(shop.root), "task": f"tax_for rounds region {i} badly"},
                     token=door.token,
                     headers={"Prefer": "wait=60"},
                 )
@@ -470,9 +270,10 @@ async def test_503_while_the_first_index_builds_and_when_overloaded(mode: str, t
         assert (await door.plan("fix the discount rounding")).status == 200
 
 
-async def test_identical_concurrent_plans_share_one_computation(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with run_serve(tmp_path, repo.root) as door:
+async def test_identical_concurrent_plans_share_one_computation(
+    serve: ServeFactory, shop: GitRepo, tmp_path: Path
+) -> None:
+    async with serve(shop.root) as door:
         await door.wait_ready()
         before = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]
         replies = await asyncio.gather(*(door.plan("tax_for rounds eu rates badly") for _ in range(30)))
@@ -483,9 +284,9 @@ async def test_identical_concurrent_plans_share_one_computation(tmp_path: Path) 
         assert after["hits"] == before["hits"] + 29
 
 
-async def test_a_refresh_does_not_block_plans(tmp_path: Path) -> None:
+async def test_a_refresh_does_not_block_plans(serve: ServeFactory, tmp_path: Path) -> None:
     root = make_slow_tree(tmp_path / "slow", files=300)
-    async with run_serve(tmp_path, root, "--no-watch") as door:
+    async with serve(root, "--no-watch") as door:
         await door.wait_ready()
         assert (await door.plan("handler_3_3 overflows")).status == 200
         for path in (root / "pkg").iterdir():  # every file changes: the full refresh re-parses all
@@ -505,10 +306,11 @@ async def test_a_refresh_does_not_block_plans(tmp_path: Path) -> None:
 # ---- discovery ---------------------------------------------------------------------------------
 
 
-async def test_discovery_file_lifecycle_and_signals(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_discovery_file_lifecycle_and_signals(
+    serve: ServeFactory, shop: GitRepo, tmp_path: Path
+) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
-        async with run_serve(tmp_path, repo.root) as door:
+        async with serve(shop.root) as door:
             path = door.discovery
             directory = path.parent
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700
@@ -525,25 +327,27 @@ async def test_discovery_file_lifecycle_and_signals(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_discovery_removed_on_exit(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    async with run_door(mode, tmp_path, repo.root, env) as door:
+async def test_discovery_removed_on_exit(
+    server_env: dict[str, str], http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path
+) -> None:
+    async with http_door(mode, shop.root, server_env) as door:
         info = json.loads(door.discovery.read_text())
         assert info["kind"] == mode and info["roots"] == [str(door.root)]
         assert stat.S_IMODE(door.discovery.stat().st_mode) == 0o600
-    assert discovery_files(env) == []
+    assert discovery_files(server_env) == []
 
 
 async def test_stale_discovery_file_of_a_killed_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server_env: dict[str, str],
+    serve: ServeFactory,
+    shop: GitRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from rtk_lsp.plan.request import PlanRequest
     from rtk_lsp.server import discovery
 
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    async with run_serve(tmp_path, repo.root, env=env) as door:
+    async with serve(shop.root, env=server_env) as door:
         assert door.proc is not None
         door.proc.kill()
         await door.proc.wait()
@@ -551,27 +355,28 @@ async def test_stale_discovery_file_of_a_killed_server(
         assert stale.exists(), "SIGKILL leaves the file behind"
 
     # The CLI falls back to computing in-process, and cleans the file on the way.
-    local = await asyncio.to_thread(cli, env, "plan", TASK, "--root", str(repo.root), "--format", "paths")
+    local = await asyncio.to_thread(
+        cli, server_env, "plan", TASK, "--root", str(shop.root), "--format", "paths"
+    )
     assert local.returncode == 0, local.stderr
     assert local.stdout.decode().splitlines()[0] == "billing/invoice.py"
     assert not stale.exists()
 
     # And a reader finds no server fast.
-    monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
+    monkeypatch.setenv("XDG_RUNTIME_DIR", server_env["XDG_RUNTIME_DIR"])
     stale.write_text(
         json.dumps(
-            {"pid": 2**22 + 12345, "url": "http://127.0.0.1:9", "token": "t", "roots": [str(repo.root)]}
+            {"pid": 2**22 + 12345, "url": "http://127.0.0.1:9", "token": "t", "roots": [str(shop.root)]}
         )
     )
     started = time.perf_counter()
-    assert discovery.plan_via_running_server(str(repo.root), PlanRequest(TASK)) is None
+    assert discovery.plan_via_running_server(str(shop.root), PlanRequest(TASK)) is None
     assert time.perf_counter() - started < 0.05
     assert not stale.exists()
 
 
-async def test_idle_timeout(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with run_serve(tmp_path, repo.root, "--idle-timeout", "1.5") as door:
+async def test_idle_timeout(serve: ServeFactory, shop: GitRepo, tmp_path: Path) -> None:
+    async with serve(shop.root, "--idle-timeout", "1.5") as door:
         await door.healthy()
         assert door.proc is not None
         started = time.monotonic()
@@ -580,27 +385,25 @@ async def test_idle_timeout(tmp_path: Path) -> None:
         assert not door.discovery.exists()
 
 
-async def test_watcher_sees_new_files_and_commits(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_watcher_sees_new_files_and_commits(serve: ServeFactory, shop: GitRepo, tmp_path: Path) -> None:
     task = "compute_loyalty_points is off by one"
-    async with run_serve(tmp_path, repo.root) as door:
+    async with serve(shop.root) as door:
         await door.wait_ready()
         assert all(s["rel_path"] != "users/loyalty.py" for s in (await door.plan(task)).json()["selected"])
-        repo.write("users/loyalty.py", "def compute_loyalty_points(orders):\n    return len(orders) + 1\n")
+        shop.write("users/loyalty.py", "def compute_loyalty_points(orders):\n    return len(orders) + 1\n")
         deadline = time.monotonic() + 20
         while (await door.plan(task)).json()["selected"][0]["rel_path"] != "users/loyalty.py":
             assert time.monotonic() < deadline, "the new file never reached the plan"
             await asyncio.sleep(0.1)
-        head = repo.commit("loyalty points")
+        head = shop.commit("loyalty points")
         deadline = time.monotonic() + 20
         while (await door.plan(task)).json()["stats"]["history_head"] != head:
             assert time.monotonic() < deadline, "the commit never reached the plan"
             await asyncio.sleep(0.1)
 
 
-async def test_no_auth_is_loud_and_open(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with run_serve(tmp_path, repo.root, "--no-auth") as door:
+async def test_no_auth_is_loud_and_open(serve: ServeFactory, shop: GitRepo, tmp_path: Path) -> None:
+    async with serve(shop.root, "--no-auth") as door:
         assert door.token is None
         await door.wait_ready()
         assert (await door.plan()).status == 200
@@ -609,15 +412,16 @@ async def test_no_auth_is_loud_and_open(tmp_path: Path) -> None:
     assert "--no-auth" in err.read_text() and "WARNING" in err.read_text()
 
 
-async def test_allowed_parent_serves_projects_on_request(tmp_path: Path) -> None:
+async def test_allowed_parent_serves_projects_on_request(
+    server_env: dict[str, str], serve: ServeFactory, tmp_path: Path
+) -> None:
     work = tmp_path / "work"
     repo = make_billing_repo(work / "shop")
     other = tmp_path / "other"
     other.mkdir()
-    env = make_env(tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
-    async with run_serve(tmp_path, empty, "--allow", str(work), env=env) as door:
+    async with serve(empty, "--allow", str(work), env=server_env) as door:
         reply = await door.call(
             "POST",
             "/v1/plan-context",
@@ -631,14 +435,13 @@ async def test_allowed_parent_serves_projects_on_request(tmp_path: Path) -> None
         assert (await door.plan(project_root=str(other))).status == 403
 
 
-def test_serve_port_taken(tmp_path: Path) -> None:
+def test_serve_port_taken(shop: GitRepo, tmp_path: Path) -> None:
     import socket
 
-    repo = make_billing_repo(tmp_path / "shop")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = cli(make_env(tmp_path), "serve", "--root", str(repo.root), "--port", str(port))
+        result = cli(make_env(tmp_path), "serve", "--root", str(shop.root), "--port", str(port))
     assert result.returncode == 1 and b"cannot listen" in result.stderr
     assert result.stdout == b""

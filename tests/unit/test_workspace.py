@@ -8,18 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo, make_billing_repo
+from gitrepo import GitRepo
 
 from rtk_lsp.index.store import Store, db_path_for
 from rtk_lsp.index.workspace import Snapshot, Workspace
 from rtk_lsp.settings import Settings
-
-
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("RTK_LSP_CACHE_DIR", str(d))
-    return d
 
 
 def build(root: Path, **settings: object) -> tuple[Workspace, Snapshot]:
@@ -55,9 +48,8 @@ def assert_consistent(snap: Snapshot) -> None:
     }
 
 
-def test_cold_build_indexes_files_symbols_edges_history(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, snap = build(repo.root)
+def test_cold_build_indexes_files_symbols_edges_history(shop: GitRepo, tmp_path: Path) -> None:
+    ws, snap = build(shop.root)
     assert set(snap.files) == {
         "README.md",
         "billing/__init__.py",
@@ -71,7 +63,7 @@ def test_cold_build_indexes_files_symbols_edges_history(tmp_path: Path) -> None:
     assert {"InvoiceCalculator", "apply_discount", "subtotal", "total"} <= names
     assert snap.graph.imports_out["billing/invoice.py"] == ("billing/tax.py",)
     assert "billing/tax.py" in snap.graph.calls_out["billing/invoice.py"]
-    assert snap.history.head == repo.head
+    assert snap.history.head == shop.head
     assert len(snap.history.commits) == 2
     assert snap.history.counts["billing/tax.py"] == 2
     summary = snap.summary()
@@ -80,20 +72,19 @@ def test_cold_build_indexes_files_symbols_edges_history(tmp_path: Path) -> None:
     ws.close()
 
 
-def test_incremental_edit_add_delete_rename(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, first = build(repo.root)
+def test_incremental_edit_add_delete_rename(shop: GitRepo, tmp_path: Path) -> None:
+    ws, first = build(shop.root)
     # edit: a new function; add: a new module calling it; delete: profile; rename: strings -> text
-    repo.write(
+    shop.write(
         "billing/tax.py",
-        (repo.root / "billing/tax.py").read_text() + "\n\ndef vat_rate(region):\n    return 0.2\n",
+        (shop.root / "billing/tax.py").read_text() + "\n\ndef vat_rate(region):\n    return 0.2\n",
     )
-    repo.write(
+    shop.write(
         "billing/report.py",
         "from billing.tax import vat_rate\n\n\ndef report():\n    return vat_rate('eu')\n",
     )
-    (repo.root / "users/profile.py").unlink()
-    repo.git("mv", "utils/strings.py", "utils/text.py")
+    (shop.root / "users/profile.py").unlink()
+    shop.git("mv", "utils/strings.py", "utils/text.py")
     snap = ws.refresh()
     assert "users/profile.py" not in snap.files
     assert "utils/text.py" in snap.files and "utils/strings.py" not in snap.files
@@ -105,21 +96,19 @@ def test_incremental_edit_add_delete_rename(tmp_path: Path) -> None:
     assert_consistent(snap)
 
 
-def test_targeted_refresh_only_looks_at_given_paths(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
-    repo.write("users/profile.py", "def avatar_url(user):\n    return user.avatar\n")
-    repo.write("utils/strings.py", "# changed but not announced\n")
-    snap = ws.refresh(paths=[str(repo.root / "users/profile.py")])
+def test_targeted_refresh_only_looks_at_given_paths(shop: GitRepo, tmp_path: Path) -> None:
+    ws, _ = build(shop.root)
+    shop.write("users/profile.py", "def avatar_url(user):\n    return user.avatar\n")
+    shop.write("utils/strings.py", "# changed but not announced\n")
+    snap = ws.refresh(paths=[str(shop.root / "users/profile.py")])
     assert {s.name for s in snap.files["users/profile.py"].facts.symbols} == {"avatar_url"}
     assert snap.files["utils/strings.py"].facts.symbols  # unannounced change not seen yet
     assert snap.cache["misses"] == 1
 
 
-def test_same_content_new_mtime_is_not_reparsed(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
-    p = repo.root / "billing/tax.py"
+def test_same_content_new_mtime_is_not_reparsed(shop: GitRepo, tmp_path: Path) -> None:
+    ws, _ = build(shop.root)
+    p = shop.root / "billing/tax.py"
     st = p.stat()
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
     snap = ws.refresh()
@@ -127,49 +116,45 @@ def test_same_content_new_mtime_is_not_reparsed(tmp_path: Path) -> None:
     assert snap.files["billing/tax.py"].mtime_ns == st.st_mtime_ns + 10_000_000
 
 
-def test_overlay_wins_over_disk_and_is_not_persisted(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
+def test_overlay_wins_over_disk_and_is_not_persisted(shop: GitRepo, tmp_path: Path) -> None:
+    ws, _ = build(shop.root)
     ws.set_overlay("users/profile.py", "def loyalty_points(user):\n    return 3\n")
     snap = ws.refresh(paths=["users/profile.py"])
     assert {s.name for s in snap.files["users/profile.py"].facts.symbols} == {"loyalty_points"}
     ws.close()
     # a restart sees the disk, not the unsaved text
-    _, again = build(repo.root)
+    _, again = build(shop.root)
     assert "loyalty_points" not in {s.name for s in again.files["users/profile.py"].facts.symbols}
 
 
-def test_warm_restart_loads_store_and_reparses_only_changes(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
+def test_warm_restart_loads_store_and_reparses_only_changes(shop: GitRepo, tmp_path: Path) -> None:
+    ws, _ = build(shop.root)
     ws.close()
-    ws2, warm = build(repo.root)
+    ws2, warm = build(shop.root)
     assert warm.cache["misses"] == 0 and warm.cache["hits"] == 7
     ws2.close()
-    repo.write("utils/strings.py", "def shout(text):\n    return text.upper()\n")
-    _, third = build(repo.root)
+    shop.write("utils/strings.py", "def shout(text):\n    return text.upper()\n")
+    _, third = build(shop.root)
     assert third.cache["misses"] == 1
     assert {s.name for s in third.files["utils/strings.py"].facts.symbols} == {"shout"}
     assert_consistent(third)
 
 
-def test_history_follows_head_forward_and_rewrite(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, snap = build(repo.root)
+def test_history_follows_head_forward_and_rewrite(shop: GitRepo, tmp_path: Path) -> None:
+    ws, snap = build(shop.root)
     assert not ws.head_changed()
-    repo.commit("profile: add nickname", {"users/profile.py": "def nickname():\n    return 'n'\n"})
+    shop.commit("profile: add nickname", {"users/profile.py": "def nickname():\n    return 'n'\n"})
     assert ws.head_changed()
     snap = ws.refresh()
-    assert snap.history.head == repo.head and len(snap.history.commits) == 3
-    repo.git("reset", "-q", "--hard", "HEAD~2")
+    assert snap.history.head == shop.head and len(snap.history.commits) == 3
+    shop.git("reset", "-q", "--hard", "HEAD~2")
     snap = ws.refresh()
-    assert snap.history.head == repo.head and len(snap.history.commits) == 1
+    assert snap.history.head == shop.head and len(snap.history.commits) == 1
     assert snap.history.counts == {p: 1 for p in snap.history.counts}
 
 
-def test_subdirectory_workspace_paths_are_relative_to_it(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    _, snap = build(repo.root / "billing")
+def test_subdirectory_workspace_paths_are_relative_to_it(shop: GitRepo, tmp_path: Path) -> None:
+    _, snap = build(shop.root / "billing")
     assert set(snap.files) == {"__init__.py", "invoice.py", "tax.py"}
     assert snap.history.counts["tax.py"] == 2
 
@@ -190,15 +175,14 @@ def test_non_git_directory_walks_and_honours_gitignore(tmp_path: Path) -> None:
     assert any("walking" in n for n in snap.notes)
 
 
-def test_binary_huge_unreadable_and_invalid_utf8_files(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    repo.write("assets/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
-    repo.write("data/big.py", "x = 1\n" * 40_000)  # 240 KB > the 100 KB cap below
-    repo.write("legacy/latin1.py", b"def caf\xe9():\n    return '\xe9'\n\ndef ok():\n    pass\n")
-    locked = repo.write("secret.py", "TOKEN = 1\n")
+def test_binary_huge_unreadable_and_invalid_utf8_files(shop: GitRepo, tmp_path: Path) -> None:
+    shop.write("assets/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    shop.write("data/big.py", "x = 1\n" * 40_000)  # 240 KB > the 100 KB cap below
+    shop.write("legacy/latin1.py", b"def caf\xe9():\n    return '\xe9'\n\ndef ok():\n    pass\n")
+    locked = shop.write("secret.py", "TOKEN = 1\n")
     locked.chmod(0)
     try:
-        _, snap = build(repo.root, max_file_size=100_000)
+        _, snap = build(shop.root, max_file_size=100_000)
     finally:
         locked.chmod(0o644)
     assert snap.files["assets/logo.png"].kind == "binary"
@@ -225,25 +209,23 @@ def test_symlinks_never_lead_outside_and_loops_are_skipped(tmp_path: Path) -> No
     assert set(snap.files) == {"inside.py", "alias.py"}
 
 
-def test_corrupt_database_is_moved_aside_and_rebuilt(tmp_path: Path, cache_dir: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
+def test_corrupt_database_is_moved_aside_and_rebuilt(shop: GitRepo, tmp_path: Path, cache_dir: Path) -> None:
+    ws, _ = build(shop.root)
     ws.close()
-    db = Path(db_path_for(str(repo.root)))
+    db = Path(db_path_for(str(shop.root)))
     for suffix in ("-wal", "-shm"):
         Path(str(db) + suffix).unlink(missing_ok=True)
     db.write_bytes(b"this is not a database" * 100)
-    _, snap = build(repo.root)
+    _, snap = build(shop.root)
     assert len(snap.files) == 7 and snap.cache["misses"] == 7
     assert any("corrupt" in n for n in snap.notes)
     assert any(p.name.startswith(db.name + ".corrupt-") for p in cache_dir.iterdir())
-    assert Store(str(repo.root)).load_files().keys() == snap.files.keys()
+    assert Store(str(shop.root)).load_files().keys() == snap.files.keys()
 
 
-def test_two_processes_refreshing_the_same_workspace(tmp_path: Path, cache_dir: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_two_processes_refreshing_the_same_workspace(shop: GitRepo, tmp_path: Path, cache_dir: Path) -> None:
     for i in range(60):
-        repo.write(f"pkg/mod{i}.py", f"def func_{i}(x):\n    return x + {i}\n")
+        shop.write(f"pkg/mod{i}.py", f"def func_{i}(x):\n    return x + {i}\n")
     script = (
         "import sys; from rtk_lsp.index.workspace import Workspace; from rtk_lsp.settings import Settings\n"
         "for _ in range(3):\n"
@@ -253,44 +235,41 @@ def test_two_processes_refreshing_the_same_workspace(tmp_path: Path, cache_dir: 
     env = {**os.environ, "RTK_LSP_CACHE_DIR": str(cache_dir)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(repo.root)], env=env, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", script, str(shop.root)], env=env, stdout=subprocess.PIPE, text=True
         )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert outs == ["67", "67"]
-    stored = Store(str(repo.root)).load_files()
+    stored = Store(str(shop.root)).load_files()
     assert len(stored) == 67
-    _, snap = build(repo.root)
+    _, snap = build(shop.root)
     assert snap.cache["misses"] == 0
     assert_consistent(snap)
 
 
-def test_shallow_clone_and_detached_head(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+def test_shallow_clone_and_detached_head(shop: GitRepo, tmp_path: Path) -> None:
     for i in range(4):
-        repo.commit(f"change {i}", {"utils/strings.py": f"def f{i}():\n    pass\n"})
+        shop.commit(f"change {i}", {"utils/strings.py": f"def f{i}():\n    pass\n"})
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo.root}", str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{shop.root}", str(clone)], check=True)
     _, snap = build(clone)
     assert len(snap.history.commits) <= 2 and "shallow" in snap.history.note
-    repo.git("checkout", "-q", "--detach", "HEAD~1")
-    _, detached = build(repo.root)
-    assert detached.history.head == repo.head and len(detached.history.commits) == 5
+    shop.git("checkout", "-q", "--detach", "HEAD~1")
+    _, detached = build(shop.root)
+    assert detached.history.head == shop.head and len(detached.history.commits) == 5
 
 
-def test_broken_git_repository_still_indexes(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    (repo.root / ".git/HEAD").write_text("garbage\n")
-    _, snap = build(repo.root)
+def test_broken_git_repository_still_indexes(shop: GitRepo, tmp_path: Path) -> None:
+    (shop.root / ".git/HEAD").write_text("garbage\n")
+    _, snap = build(shop.root)
     assert len(snap.files) == 7
     assert snap.history.head is None and snap.history.note
 
 
-def test_exclude_globs(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    _, snap = build(repo.root, exclude=("users/*", "*.md"))
+def test_exclude_globs(shop: GitRepo, tmp_path: Path) -> None:
+    _, snap = build(shop.root, exclude=("users/*", "*.md"))
     assert not any(p.startswith("users/") or p.endswith(".md") for p in snap.files)
 
 
@@ -345,26 +324,24 @@ def test_eight_languages_resolve_imports_in_one_repo(tmp_path: Path) -> None:
         assert langs.get(lang), lang
 
 
-def test_targeted_refresh_of_created_and_deleted_directories(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
-    repo.write("reports/monthly.py", "def monthly_report():\n    pass\n")
-    repo.write("reports/yearly.py", "def yearly_report():\n    pass\n")
-    snap = ws.refresh(paths=[str(repo.root / "reports")])
+def test_targeted_refresh_of_created_and_deleted_directories(shop: GitRepo, tmp_path: Path) -> None:
+    ws, _ = build(shop.root)
+    shop.write("reports/monthly.py", "def monthly_report():\n    pass\n")
+    shop.write("reports/yearly.py", "def yearly_report():\n    pass\n")
+    snap = ws.refresh(paths=[str(shop.root / "reports")])
     assert {"reports/monthly.py", "reports/yearly.py"} <= set(snap.files)
     import shutil
 
-    shutil.rmtree(repo.root / "users")
+    shutil.rmtree(shop.root / "users")
     snap = ws.refresh(paths=["users"])
     assert not any(p.startswith("users/") for p in snap.files)
     assert_consistent(snap)
 
 
-def test_overlay_can_be_set_while_a_refresh_holds_the_lock(tmp_path: Path) -> None:
+def test_overlay_can_be_set_while_a_refresh_holds_the_lock(shop: GitRepo, tmp_path: Path) -> None:
     import threading
 
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
+    ws, _ = build(shop.root)
     entered, release = threading.Event(), threading.Event()
 
     def slow_progress(phase: str, done: int, total: int) -> None:
@@ -385,13 +362,14 @@ def test_overlay_can_be_set_while_a_refresh_holds_the_lock(tmp_path: Path) -> No
     assert {s.name for s in snap.files["users/profile.py"].facts.symbols} == {"vip"}
 
 
-def test_warm_restart_reuses_stored_graph_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_restart_reuses_stored_graph_edges(
+    shop: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rtk_lsp.index import graph as graph_module
 
-    repo = make_billing_repo(tmp_path / "shop")
-    ws, _ = build(repo.root)
+    ws, _ = build(shop.root)
     ws.close()
-    repo.write(
+    shop.write(
         "utils/strings.py",
         "from billing.tax import tax_for\n\n\ndef taxed(x):\n    return tax_for('eu', x)\n",
     )
@@ -400,7 +378,7 @@ def test_warm_restart_reuses_stored_graph_edges(tmp_path: Path, monkeypatch: pyt
         raise AssertionError("the warm path rebuilt the whole graph")
 
     monkeypatch.setattr(graph_module.Graph, "build", classmethod(no_full_build))
-    _, warm = build(repo.root)
+    _, warm = build(shop.root)
     assert warm.graph.imports_out["utils/strings.py"] == ("billing/tax.py",)
     monkeypatch.undo()
     assert_consistent(warm)

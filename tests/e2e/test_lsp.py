@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 from gitrepo import GitRepo, make_billing_repo
-from lspclient import stop
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import default_converter
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
+from servers import stop
 
 from rtk_lsp.server.lsp import find_http_starter
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-m", "rtk_lsp.server.lsp"]
 TIMEOUT = 60
 
@@ -156,9 +156,8 @@ async def plan(client: LanguageClient, task: str, **extra: Any) -> dict[str, Any
 # ---- lifecycle ---------------------------------------------------------------------------------
 
 
-async def test_one_folder_progress_log_and_plan(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with session(tmp_path, [repo.root]) as client:
+async def test_one_folder_progress_log_and_plan(shop: GitRepo, tmp_path: Path) -> None:
+    async with session(tmp_path, [shop.root]) as client:
         await wait_for(lambda: ended(client), what="the end of the index progress")
         [values] = client.progress_reports.values()
         assert isinstance(values[0], types.WorkDoneProgressBegin)
@@ -174,12 +173,12 @@ async def test_one_folder_progress_log_and_plan(tmp_path: Path) -> None:
 
         result = await plan(client, "apply_discount rounds the wrong way for big invoices")
         assert top(result) == "billing/invoice.py"
-        assert result["root"] == str(repo.root.resolve())
+        assert result["root"] == str(shop.root.resolve())
 
         status = await request(client, "rtk/status", None)
         [folder] = status["folders"]
-        assert folder["state"] == "ready" and folder["uri"] == repo.root.as_uri()
-        assert folder["files"] >= 6 and folder["history"]["head"] == repo.head
+        assert folder["state"] == "ready" and folder["uri"] == shop.root.as_uri()
+        assert folder["files"] >= 6 and folder["history"]["head"] == shop.head
         assert status["version"]
         if find_http_starter() is not None:  # the HTTP door is installed: it announces itself
             await wait_for(lambda: client.http_ready, what="rtk/httpReady")
@@ -188,15 +187,14 @@ async def test_one_folder_progress_log_and_plan(tmp_path: Path) -> None:
             assert (await request(client, "rtk/status", {}))["http"] == {"url": ready["url"]}
 
 
-async def test_root_uri_without_folders(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_root_uri_without_folders(shop: GitRepo, tmp_path: Path) -> None:
     client = await start_client(server_env(tmp_path))
     try:
         await client.initialize_session(
-            types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=repo.root.as_uri())
+            types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=shop.root.as_uri())
         )
         status = await wait_indexed(client)
-        assert [f["root"] for f in status["folders"]] == [str(repo.root.resolve())]
+        assert [f["root"] for f in status["folders"]] == [str(shop.root.resolve())]
         assert client.progress_reports == {}  # the client did not offer work-done progress
         assert top(await plan(client, "apply_discount")) == "billing/invoice.py"
         await client.shutdown_session()
@@ -282,11 +280,10 @@ async def test_add_and_remove_a_folder(tmp_path: Path) -> None:
 # ---- live updates ------------------------------------------------------------------------------
 
 
-async def test_unsaved_edit_moves_a_file_into_the_plan(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    profile = repo.root / "users" / "profile.py"
+async def test_unsaved_edit_moves_a_file_into_the_plan(shop: GitRepo, tmp_path: Path) -> None:
+    profile = shop.root / "users" / "profile.py"
     task = "compute_loyalty_points is off by one for new members"
-    async with session(tmp_path, [repo.root]) as client:
+    async with session(tmp_path, [shop.root]) as client:
         await wait_indexed(client)
         before = await plan(client, task)
         assert not before["selected"] or top(before) != "users/profile.py"
@@ -327,13 +324,12 @@ async def test_unsaved_edit_moves_a_file_into_the_plan(tmp_path: Path) -> None:
         assert not dropped["selected"] or top(dropped) != "users/profile.py"
 
 
-async def test_saved_file_is_reindexed(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_saved_file_is_reindexed(shop: GitRepo, tmp_path: Path) -> None:
     # A client without file watching (like Neovim 0.7): saves are what it reports.
-    async with session(tmp_path, [repo.root], capabilities="neovim@v0.7.0") as client:
+    async with session(tmp_path, [shop.root], capabilities="neovim@v0.7.0") as client:
         await wait_indexed(client)
         assert client.registrations == []
-        strings = repo.write(
+        strings = shop.write(
             "utils/strings.py", "def render_receipt_banner(text):\n    return text.upper()\n"
         )
         client.text_document_did_save(
@@ -343,16 +339,15 @@ async def test_saved_file_is_reindexed(tmp_path: Path) -> None:
         assert top(await plan(client, "render_receipt_banner shouts")) == "utils/strings.py"
 
 
-async def test_created_file_reported_by_the_watcher(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with session(tmp_path, [repo.root]) as client:
+async def test_created_file_reported_by_the_watcher(shop: GitRepo, tmp_path: Path) -> None:
+    async with session(tmp_path, [shop.root]) as client:
         await wait_indexed(client)
         [registration] = client.registrations
         assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
         globs = [w["globPattern"] for w in registration.register_options["watchers"]]  # type: ignore[index]
         assert globs == ["**/*", "**/.git/HEAD", "**/.git/refs/**"]
 
-        created = repo.write(
+        created = shop.write(
             "shipping/rates.py", "def shipping_quote(weight, zone):\n    return weight * 2.5\n"
         )
         client.workspace_did_change_watched_files(
@@ -367,25 +362,24 @@ async def test_created_file_reported_by_the_watcher(tmp_path: Path) -> None:
         assert status["folders"][0]["refreshes"] >= 2
 
 
-async def test_commit_updates_history(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with session(tmp_path, [repo.root]) as client:
+async def test_commit_updates_history(shop: GitRepo, tmp_path: Path) -> None:
+    async with session(tmp_path, [shop.root]) as client:
         status = await wait_indexed(client)
-        assert status["folders"][0]["history"]["head"] == repo.head
+        assert status["folders"][0]["history"]["head"] == shop.head
         commits = status["folders"][0]["history"]["commits"]
 
         # Told by the watcher: HEAD moved.
-        new_head = repo.commit(
+        new_head = shop.commit(
             "profile: title-case names", {"users/profile.py": "class Profile:\n    pass\n"}
         )
         client.workspace_did_change_watched_files(
             types.DidChangeWatchedFilesParams(
                 changes=[
                     types.FileEvent(
-                        uri=(repo.root / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed
+                        uri=(shop.root / ".git" / "HEAD").as_uri(), type=types.FileChangeType.Changed
                     ),
                     types.FileEvent(
-                        uri=(repo.root / "users" / "profile.py").as_uri(), type=types.FileChangeType.Changed
+                        uri=(shop.root / "users" / "profile.py").as_uri(), type=types.FileChangeType.Changed
                     ),
                 ]
             )
@@ -396,26 +390,25 @@ async def test_commit_updates_history(tmp_path: Path) -> None:
         assert status["folders"][0]["history"]["commits"] == commits + 1
 
         # Not told: the plan notices the moved HEAD by itself.
-        newer = repo.commit("tax: drop eu", {"billing/tax.py": "RATES = {}\n"})
+        newer = shop.commit("tax: drop eu", {"billing/tax.py": "RATES = {}\n"})
         await plan(client, "tax rates")
         status = await request(client, "rtk/status", {})
         assert status["folders"][0]["history"]["head"] == newer
 
 
-async def test_refresh_request(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with session(tmp_path, [repo.root]) as client:
+async def test_refresh_request(shop: GitRepo, tmp_path: Path) -> None:
+    async with session(tmp_path, [shop.root]) as client:
         await wait_indexed(client)
-        repo.write("notes/todo.py", "def remember_the_milk():\n    pass\n")  # nobody tells the server
-        entry = await request(client, "rtk/refresh", {"workspace": repo.root.as_uri()})
-        assert entry["state"] == "ready" and entry["root"] == str(repo.root.resolve())
+        shop.write("notes/todo.py", "def remember_the_milk():\n    pass\n")  # nobody tells the server
+        entry = await request(client, "rtk/refresh", {"workspace": shop.root.as_uri()})
+        assert entry["state"] == "ready" and entry["root"] == str(shop.root.resolve())
         await wait_for(lambda: len(ended(client)) == 2, what="the end of the refresh progress")
         refresh_token = next(t for t in ended(client) if str(t).startswith("rtk-refresh"))
         values = client.progress_reports[refresh_token]
         assert isinstance(values[0], types.WorkDoneProgressBegin) and "refreshing shop" in values[0].title
         assert "refreshed" in (values[-1].message or "")
         assert top(await plan(client, "remember_the_milk")) == "notes/todo.py"
-        assert (await request(client, "rtk/refresh", None))["root"] == str(repo.root.resolve())
+        assert (await request(client, "rtk/refresh", None))["root"] == str(shop.root.resolve())
         with pytest.raises(JsonRpcInvalidParams, match="workspace"):
             await request(client, "rtk/refresh", {"workspace": (tmp_path / "nowhere").as_uri()})
 
@@ -440,9 +433,8 @@ INVALID: list[tuple[Any, str]] = [
 ]
 
 
-async def test_invalid_params_are_answered(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with session(tmp_path, [repo.root]) as client:
+async def test_invalid_params_are_answered(shop: GitRepo, tmp_path: Path) -> None:
+    async with session(tmp_path, [shop.root]) as client:
         await wait_indexed(client)
         for params, field in INVALID:
             with pytest.raises(JsonRpcInvalidParams) as info:
@@ -518,10 +510,9 @@ async def test_plan_timeout_names_the_progress_and_cancel_works(tmp_path: Path) 
 # ---- settings ----------------------------------------------------------------------------------
 
 
-async def test_settings_warnings_and_changes(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
+async def test_settings_warnings_and_changes(shop: GitRepo, tmp_path: Path) -> None:
     options = {"tokenBudget": -3, "exclude": "users", "historyDepth": 50}
-    async with session(tmp_path, [repo.root], init_options=options) as client:
+    async with session(tmp_path, [shop.root], init_options=options) as client:
         await wait_for(lambda: len(client.messages) >= 2, what="two warnings")
         warnings = [m.message for m in client.messages if m.type == types.MessageType.Warning]
         assert any("rtk.tokenBudget" in w for w in warnings) and any("rtk.exclude" in w for w in warnings)
