@@ -121,7 +121,7 @@ def phase_warm(root: str) -> dict[str, object]:
 def phase_languages(root: str) -> dict[str, object]:
     """CPU seconds per MB of source, per parsed language (files under 1 MB, as the index parses)."""
     from rtk_lsp.index.languages import PARSED, detect_language
-    from rtk_lsp.index.parse import _compile, extract
+    from rtk_lsp.index.parse.extract import _compile, extract
     from rtk_lsp.index.scan import list_files
 
     files, _ = list_files(root)

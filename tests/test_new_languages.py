@@ -17,7 +17,8 @@ import pytest
 
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.languages import MANIFEST_NAMES, PARSED, detect_language
-from rtk_lsp.index.parse import LANGUAGES, MANIFESTS, extract
+from rtk_lsp.index.parse import LANGUAGES, MANIFESTS
+from rtk_lsp.index.parse.extract import extract
 from rtk_lsp.index.resolve import ImportResolver
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.model import SYMBOL_KINDS, FileFacts, Import

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 def _facts(rel_path: str, language: str, text: str) -> FileFacts:
     if not has_facts(rel_path, language):
         return EMPTY_FACTS
-    from rtk_lsp.index.parse import extract  # imported lazily: tree-sitter is heavy for the CLI's fast paths
+    # imported here: tree-sitter is heavy for the CLI's fast paths
+    from rtk_lsp.index.parse.extract import extract
 
     try:
         return extract(rel_path, language, text.encode("utf-8", errors="replace"))

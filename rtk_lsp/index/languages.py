@@ -8,55 +8,15 @@ from __future__ import annotations
 
 import os
 
-# Languages parsed with tree-sitter.
-PARSED = frozenset(
-    {
-        "python",
-        "javascript",
-        "typescript",
-        "tsx",
-        "rust",
-        "go",
-        "java",
-        "c",
-        "cpp",
-        "ruby",
-        "php",
-        "csharp",
-        "kotlin",
-        "swift",
-        "scala",
-    }
-)
-# Build manifests whose facts (the PSR-4 map, SwiftPM targets) resolve imports.
-MANIFEST_NAMES = frozenset({"composer.json", "Package.swift"})
+from rtk_lsp.index.parse import LANGUAGES, MANIFESTS, SPECS
 
-_BY_EXT: dict[str, str] = {
-    ".py": "python",
-    ".pyi": "python",
-    ".pyw": "python",
-    ".js": "javascript",
-    ".mjs": "javascript",
-    ".cjs": "javascript",
-    ".jsx": "javascript",
-    ".ts": "typescript",
-    ".mts": "typescript",
-    ".cts": "typescript",
-    ".tsx": "tsx",
-    ".rs": "rust",
-    ".go": "go",
-    ".java": "java",
-    ".c": "c",
-    ".h": "c",
-    ".cc": "cpp",
-    ".cpp": "cpp",
-    ".cxx": "cpp",
-    ".c++": "cpp",
-    ".hh": "cpp",
-    ".hpp": "cpp",
-    ".hxx": "cpp",
-    ".ipp": "cpp",
-    # lexical only
+# Languages parsed with tree-sitter: the registry of rtk_lsp/index/parse is the one list.
+PARSED = LANGUAGES
+# Build manifests whose facts (the PSR-4 map, SwiftPM targets) resolve imports.
+MANIFEST_NAMES = frozenset(MANIFESTS)
+
+# Text indexed lexically only (a parsed language's own extensions come from its module).
+_LEXICAL: dict[str, str] = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".rst": "rst",
@@ -68,13 +28,6 @@ _BY_EXT: dict[str, str] = {
     ".sh": "shell",
     ".bash": "shell",
     ".zsh": "shell",
-    ".rb": "ruby",
-    ".php": "php",
-    ".kt": "kotlin",
-    ".kts": "kotlin",
-    ".swift": "swift",
-    ".scala": "scala",
-    ".cs": "csharp",
     ".lua": "lua",
     ".html": "html",
     ".htm": "html",
@@ -87,6 +40,11 @@ _BY_EXT: dict[str, str] = {
     ".proto": "proto",
     ".vue": "vue",
     ".svelte": "svelte",
+}
+
+_BY_EXT: dict[str, str] = {
+    **_LEXICAL,
+    **{ext: spec.name for spec in SPECS.values() for ext in spec.extensions},
 }
 
 _BY_NAME: dict[str, str] = {

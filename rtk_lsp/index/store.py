@@ -34,12 +34,19 @@ def _extractor_digest() -> str:
     from rtk_lsp.index import analyze, languages, parse, scan
 
     h = hashlib.sha1()
-    for module in (analyze, languages, parse, scan, text):
-        path = module.__file__
-        if path:
-            with open(path, "rb") as f:
-                h.update(f.read())
+    for module in (analyze, languages, scan, text):
+        _hash_file(h, module.__file__)
+    # a package: every language module counts
+    for name in sorted(os.listdir(os.path.dirname(parse.__file__ or ""))):
+        if name.endswith(".py"):
+            _hash_file(h, os.path.join(os.path.dirname(parse.__file__ or ""), name))
     return h.hexdigest()[:12]
+
+
+def _hash_file(h: Any, path: str | None) -> None:
+    if path:
+        with open(path, "rb") as f:
+            h.update(f.read())
 
 
 # marshal's format is tied to the interpreter; a different one rebuilds rather than misreads.

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rtk_lsp.index.parse import LANGUAGES, MAX_REF_LINES, extract
+from rtk_lsp.index.parse import LANGUAGES
+from rtk_lsp.index.parse.extract import MAX_REF_LINES, extract
 from rtk_lsp.model import EMPTY_FACTS, SYMBOL_KINDS, FileFacts, Import
 
 
