@@ -29,24 +29,24 @@ SCHEMA_VERSION = 4
 
 
 def _extractor_digest() -> str:
-    """A digest of the code that turns files into rows: any change to it invalidates stored rows."""
+    """A digest of the code that turns files into rows (and rows into stored graph edges):
+    any change to it invalidates stored rows."""
     from rtk_lsp import text
-    from rtk_lsp.index import analyze, languages, parse, scan
+    from rtk_lsp.index import analyze, graph, languages, parse, resolve, scan
 
     h = hashlib.sha1()
-    for module in (analyze, languages, scan, text):
-        _hash_file(h, module.__file__)
-    # a package: every language module counts
-    for name in sorted(os.listdir(os.path.dirname(parse.__file__ or ""))):
-        if name.endswith(".py"):
-            _hash_file(h, os.path.join(os.path.dirname(parse.__file__ or ""), name))
+    for module in (analyze, graph, languages, parse, resolve, scan, text):
+        path = module.__file__ or ""
+        # a package counts with every module in it
+        paths = [path] if not path.endswith("__init__.py") else _package_files(os.path.dirname(path))
+        for name in paths:
+            with open(name, "rb") as f:
+                h.update(f.read())
     return h.hexdigest()[:12]
 
 
-def _hash_file(h: Any, path: str | None) -> None:
-    if path:
-        with open(path, "rb") as f:
-            h.update(f.read())
+def _package_files(directory: str) -> list[str]:
+    return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".py")]
 
 
 # marshal's format is tied to the interpreter; a different one rebuilds rather than misreads.
