@@ -119,3 +119,15 @@ def path_terms(rel_path: str) -> list[str]:
     """Terms of a path: directories, stem and extension-less name, split like identifiers."""
     stemless = rel_path.rsplit(".", 1)[0] if "." in rel_path.rsplit("/", 1)[-1] else rel_path
     return terms(stemless.replace("/", " ").replace("-", " ").replace(".", " "))
+
+
+@lru_cache(maxsize=500_000)
+def name_words(name: str) -> tuple[str, ...]:
+    """Stemmed words of a definition's name, for matching task words (the same names recur in every plan)."""
+    return tuple(stem(p) for p in split_identifier(name) if len(p) > 1)
+
+
+@lru_cache(maxsize=200_000)
+def doc_words(doc: str) -> frozenset[str]:
+    """The terms of a doc line."""
+    return frozenset(term_counts(doc))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from gitrepo import make_billing_repo
 
-from rtk_lsp.index.workspace import Snapshot, Workspace
+from rtk_lsp.index.snapshot import Snapshot
+from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.plan.lookup import LookupFailed, expand, find_symbol, render_expansion
 from rtk_lsp.settings import Settings
 from rtk_lsp.tokens import estimate_tokens

@@ -26,30 +26,17 @@ import logging
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
+from rtk_lsp.index.commits import Commit, History
+
 logger = logging.getLogger(__name__)
-
-# A commit's weight halves every 100 newer commits: the last few hundred commits
-# dominate the signal (what is being worked on now), while the files changed
-# thousands of commits ago still rank above files that never changed.
-HALF_LIFE_COMMITS = 100
-
-# Wider commits are reformatting, renames of whole trees, vendoring or license-header
-# sweeps: they say nothing about which files belong together, and the pairs grow
-# quadratically (a 1000-file commit alone would add a million entries).
-COCHANGE_MAX_FILES = 50
 
 # `git log` of 5000 commits takes well under a second; the bound only stops a hung
 # git (network filesystem, lock contention) from holding the caller forever.
 GIT_TIMEOUT_S = 60.0
 # GitPython refuses the timeout on Windows instead of ignoring it.
 _KILL_AFTER = None if sys.platform == "win32" else GIT_TIMEOUT_S
-
-# Bump when the tuple layout of `History.to_wire` changes: stored histories of an
-# older layout are then rejected by `from_wire` instead of being misread.
-WIRE_VERSION = 1
 
 # Records start with \x1e and fields are split by \x1f: neither occurs in shas,
 # timestamps or (in practice) subjects; -z makes file names NUL-terminated and unquoted.
@@ -62,122 +49,6 @@ _CONFIG_OVERRIDES = ("log.follow=false", "log.showRoot=true", "log.showSignature
 _SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 _logged: set[tuple[str, str]] = set()
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """One non-merge commit of HEAD that touches the workspace.
-
-    `files` are the paths the commit touched as they were named in that commit
-    (a rename contributes its new name), relative to the workspace root, sorted.
-    `renames` (old, new) and `added` are kept so that derived tables can follow a
-    file across renames without asking git again on an incremental update.
-    """
-
-    sha: str
-    time: int
-    files: tuple[str, ...]
-    subject: str
-    renames: tuple[tuple[str, str], ...] = ()
-    added: tuple[str, ...] = ()
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return (self.sha, self.time, self.files, self.subject, self.renames, self.added)
-
-    @classmethod
-    def from_tuple(cls, t: Any) -> Commit:
-        sha, time, files, subject, renames, added = t
-        return cls(
-            str(sha),
-            int(time),
-            tuple(files),
-            str(subject),
-            tuple((str(a), str(b)) for a, b in renames),
-            tuple(added),
-        )
-
-
-@dataclass(frozen=True)
-class History:
-    """The newest commits of HEAD and the signals derived from them.
-
-    `complete` is true when `commits` holds every qualifying commit of `head` (the
-    history was shorter than the window); it decides whether a later, larger `depth`
-    can still be served incrementally. Derived tables use each file's newest name
-    (renames followed) and are read-only by convention.
-    """
-
-    head: str | None
-    commits: tuple[Commit, ...]
-    note: str = ""
-    complete: bool = False
-    churn: dict[str, float] = field(init=False, repr=False, compare=False)
-    counts: dict[str, int] = field(init=False, repr=False, compare=False)
-    last_rank: dict[str, int] = field(init=False, repr=False, compare=False)
-    cochange: dict[str, dict[str, int]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        churn, counts, last_rank, cochange = _derive(self.commits)
-        object.__setattr__(self, "churn", churn)
-        object.__setattr__(self, "counts", counts)
-        object.__setattr__(self, "last_rank", last_rank)
-        object.__setattr__(self, "cochange", cochange)
-
-    def to_wire(self) -> tuple[Any, ...]:
-        return (WIRE_VERSION, self.head, self.note, self.complete, tuple(c.to_tuple() for c in self.commits))
-
-    @classmethod
-    def from_wire(cls, w: Any) -> History:
-        version, head, note, complete, commits = w
-        if version != WIRE_VERSION:
-            raise ValueError(f"history wire format {version!r}, expected {WIRE_VERSION}")
-        return cls(
-            None if head is None else str(head),
-            tuple(Commit.from_tuple(c) for c in commits),
-            str(note),
-            bool(complete),
-        )
-
-    @classmethod
-    def empty(cls, note: str) -> History:
-        return cls(None, (), note)
-
-
-def _derive(
-    commits: tuple[Commit, ...],
-) -> tuple[dict[str, float], dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
-    churn: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    last_rank: dict[str, int] = {}
-    cochange: dict[str, dict[str, int]] = {}
-    # Older name -> newest name. Walking newest first, a rename only redirects the
-    # commits older than itself, so a file later re-created under the old name keeps
-    # its own history.
-    alias: dict[str, str] = {}
-    for rank, c in enumerate(commits):
-        paths = {alias.get(p, p) for p in c.files} if alias else set(c.files)
-        if c.renames or c.added:
-            targets = [(old, alias.get(new, new)) for old, new in c.renames]
-            # Before this commit these names belonged to other files (or none).
-            for p in c.added:
-                alias.pop(p, None)
-            for _, new in c.renames:
-                alias.pop(new, None)
-            for old, target in targets:
-                if old != target:
-                    alias[old] = target
-        weight = 0.5 ** (rank / HALF_LIFE_COMMITS)
-        for p in paths:
-            churn[p] = churn.get(p, 0.0) + weight
-            counts[p] = counts.get(p, 0) + 1
-            last_rank.setdefault(p, rank)
-        if 1 < len(c.files) <= COCHANGE_MAX_FILES:
-            for a in paths:
-                row = cochange.setdefault(a, {})
-                for b in paths:
-                    if b != a:
-                        row[b] = row.get(b, 0) + 1
-    return churn, counts, last_rank, cochange
 
 
 class _NoHistory(Exception):

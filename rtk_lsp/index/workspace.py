@@ -17,17 +17,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from rtk_lsp.index import scan
 from rtk_lsp.index.analyze import analyze, analyze_batch, quiet_stdout
+from rtk_lsp.index.commits import History
 from rtk_lsp.index.graph import Graph
-from rtk_lsp.index.history import History, load_history
+from rtk_lsp.index.history import load_history
 from rtk_lsp.index.languages import detect_language
 from rtk_lsp.index.lexical import LexicalIndex
 from rtk_lsp.index.scan import ScannedFile
+from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.store import Store
 from rtk_lsp.model import FileRecord
 from rtk_lsp.settings import Settings
@@ -39,59 +38,6 @@ ProgressFn = Callable[[str, int, int], None]
 # Below this many files to parse, worker processes cost more to start than they save.
 POOL_MIN_FILES = 200
 POOL_BATCH = 48
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything a plan reads, frozen at one moment."""
-
-    root: str
-    generation: int
-    files: Mapping[str, FileRecord]
-    lexical: LexicalIndex
-    graph: Graph
-    history: History
-    cache: Mapping[str, int]  # hits / misses of the refresh that made this snapshot, and totals
-    timings_ms: Mapping[str, float]
-    refreshed_at: float
-    notes: tuple[str, ...] = ()
-
-    def summary(self) -> dict[str, Any]:
-        languages: dict[str, int] = {}
-        symbols = references = 0
-        for rec in self.files.values():
-            languages[rec.language] = languages.get(rec.language, 0) + 1
-            symbols += len(rec.facts.symbols)
-            references += sum(rec.facts.refs.values())
-        return {
-            "root": self.root,
-            "files": len(self.files),
-            "languages": dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "symbols": symbols,
-            "references": references,
-            "edges": {"imports": self.graph.import_edges, "calls": self.graph.call_edges},
-            "history": {
-                "head": self.history.head,
-                "commits": len(self.history.commits),
-                "note": self.history.note,
-            },
-            "cache": dict(self.cache),
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            "memory_mb": round(rss_mb(), 1),
-            "last_refresh": datetime.fromtimestamp(self.refreshed_at, UTC).isoformat(timespec="seconds"),
-            "generation": self.generation,
-            "notes": list(self.notes),
-        }
-
-
-def rss_mb() -> float:
-    """Resident memory of this process (the state of every folder shares it)."""
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def _git_dir(root: str) -> str | None:
@@ -385,6 +331,7 @@ class Workspace:
             timings_ms=timings,
             refreshed_at=time.time(),
             notes=tuple(dict.fromkeys(notes)),
+            previous=prev,
         )
         self._snapshot = snap
         if save_graph:

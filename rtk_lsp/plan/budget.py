@@ -14,7 +14,8 @@ from typing import Any
 
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.plan import weights as W
-from rtk_lsp.plan.rank import Query, Ranked, doc_words, name_words
+from rtk_lsp.plan.rank import Query, Ranked
+from rtk_lsp.text import doc_words, name_words
 from rtk_lsp.tokens import estimate_tokens
 
 MAX_SYMBOLS = 6  # per file: more is an outline, not a pointer

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rtk_lsp.index.languages import KNOWN_EXTENSIONS
+from rtk_lsp.index.snapshot import KNOWN_EXTENSIONS
 from rtk_lsp.text import STOPWORDS, TASK_VERBS, split_identifier, stem, word_terms
 
 KINDS = ("bugfix", "feature", "refactor", "test", "docs", "performance", "other")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rtk_lsp.index.workspace import Snapshot
+from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.tokens import estimate_tokens
 

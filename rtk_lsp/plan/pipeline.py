@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from rtk_lsp.index.workspace import Snapshot
+from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.budget import ReadSource, assemble
 from rtk_lsp.plan.intent import parse_intent
@@ -25,9 +25,7 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
     intent = parse_intent(request.task)
     query = build_query(intent, request.task)
     t1 = time.perf_counter()
-    ranked, candidates = rank(
-        snapshot.files, snapshot.lexical, snapshot.graph, snapshot.history, intent, query
-    )
+    ranked, candidates = rank(snapshot, intent, query)
     t2 = time.perf_counter()
 
     # What the best matches use and what the task names: these pick symbols in linked files.

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from rtk_lsp.index import history as hist
-from rtk_lsp.index.history import COCHANGE_MAX_FILES, HALF_LIFE_COMMITS, Commit, History, load_history
+from rtk_lsp.index.commits import COCHANGE_MAX_FILES, HALF_LIFE_COMMITS, WIRE_VERSION, Commit, History
+from rtk_lsp.index.history import load_history
 
 
 def w(rank: int) -> float:
@@ -467,7 +468,7 @@ def test_wire_round_trip(repo: Repo) -> None:
     empty = History.empty("not a git repository")
     assert History.from_wire(marshal.loads(marshal.dumps(empty.to_wire()))) == empty
     with pytest.raises(ValueError):
-        History.from_wire((hist.WIRE_VERSION + 1, *h.to_wire()[1:]))
+        History.from_wire((WIRE_VERSION + 1, *h.to_wire()[1:]))
 
 
 def test_timeout_note() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from gitrepo import GitRepo
 
-from rtk_lsp.index.workspace import Snapshot, Workspace
+from rtk_lsp.index.snapshot import Lookups, Snapshot
+from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.intent import parse_intent
 from rtk_lsp.plan.pipeline import plan
@@ -219,16 +220,14 @@ def test_http_style_zero_budget_means_default() -> None:
 
 
 def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(shop: GitRepo, tmp_path: Path) -> None:
-    from rtk_lsp.plan.rank import Derived
-
     ws = Workspace(str(shop.root), Settings(), use_store=False)
     first = ws.refresh()
     shop.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n\n\nclass TaxTable:\n    pass\n")
     shop.write("reports/monthly_report.py", "def build_monthly_report():\n    pass\n")
     (shop.root / "users/profile.py").unlink()
     second = ws.refresh()
-    patched = Derived(first.files).updated(first.files, second.files)
-    fresh = Derived(second.files)
+    patched = Lookups(first.files).updated(first.files, second.files)
+    fresh = Lookups(second.files)
     for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir"):
         assert getattr(patched, attr) == getattr(fresh, attr), attr
     assert "users/profile.py" not in patched.text

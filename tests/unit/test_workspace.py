@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from gitrepo import GitRepo
 
+from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.store import Store, db_path_for
-from rtk_lsp.index.workspace import Snapshot, Workspace
+from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.settings import Settings
 
 

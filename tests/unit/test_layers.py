@@ -1,0 +1,83 @@
+"""The direction of dependencies: the pure pipeline apart from I/O, the adapters on top."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "rtk_lsp"
+HEAVY = ("sqlite3", "tree_sitter", "multiprocessing", "aiohttp", "git", "pygls")
+
+
+def loaded_after_import(module: str) -> set[str]:
+    """Top-level names of the modules a fresh interpreter has loaded after importing `module`."""
+    code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return {name.split(".")[0] for name in json.loads(out)}
+
+
+def test_the_pipeline_loads_no_parser_database_process_pool_server_or_git() -> None:
+    loaded = loaded_after_import("rtk_lsp.plan.pipeline")
+    assert "rtk_lsp" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_discovery_is_a_standard_library_client() -> None:
+    loaded = loaded_after_import("rtk_lsp.server.discovery")
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def imports_of(path: Path) -> set[str]:
+    """The rtk_lsp modules a source file imports, anywhere in it."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("rtk_lsp")}
+
+
+def modules_under(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def existing(names: set[str]) -> set[str]:
+    """Import targets that are modules or packages (not names imported from them)."""
+    out = set()
+    for name in names:
+        parts = name.split(".")[1:]
+        base = PACKAGE.joinpath(*parts)
+        if base.with_suffix(".py").exists() or (base / "__init__.py").exists():
+            out.add(name)
+    return out
+
+
+@pytest.mark.parametrize("path", modules_under("plan"), ids=lambda p: p.name)
+def test_the_plan_reads_the_index_through_the_snapshot_only(path: Path) -> None:
+    index = {m for m in existing(imports_of(path)) if m.startswith("rtk_lsp.index")}
+    assert index <= {"rtk_lsp.index.snapshot"}, index
+    above = {m for m in imports_of(path) if m.startswith(("rtk_lsp.server", "rtk_lsp.engine", "rtk_lsp.cli"))}
+    assert not above, above
+
+
+@pytest.mark.parametrize("path", modules_under("index"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_index_imports_nothing_above_it(path: Path) -> None:
+    above = ("rtk_lsp.plan", "rtk_lsp.server", "rtk_lsp.engine", "rtk_lsp.cli", "rtk_lsp.hook")
+    assert not {m for m in imports_of(path) if m.startswith(above)}
+
+
+def test_the_snapshot_module_is_in_memory_only() -> None:
+    # what it imports from the index: the in-memory structures, never the I/O side
+    io_side = {"scan", "analyze", "store", "workspace", "history"}
+    imported = {
+        m.split(".")[2] for m in existing(imports_of(PACKAGE / "index" / "snapshot.py")) if m.count(".") >= 2
+    }
+    assert imported.isdisjoint(io_side), imported & io_side
+
