@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
-from urllib.parse import unquote, urlparse
 
 from rtk_lsp import __version__
+from rtk_lsp.paths import git_change, inside, path_of, relative, resolve_dirs, roots_holding
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.settings import Settings
 
@@ -147,25 +147,8 @@ class FolderState:
         return self.phase
 
 
-def path_of(path_or_uri: str) -> str | None:
-    """A file system path for a path or a `file:` URI; None for other URI schemes."""
-    if "://" in path_or_uri or path_or_uri.startswith("file:"):
-        parsed = urlparse(path_or_uri)
-        if parsed.scheme != "file":
-            return None
-        path = unquote(parsed.path)
-        if parsed.netloc and parsed.netloc != "localhost":
-            path = f"//{parsed.netloc}{path}"
-        return path
-    if ":" in path_or_uri.split("/", 1)[0] and not os.path.isabs(path_or_uri):
-        return None  # untitled:, vscode-notebook-cell: and friends
-    return path_or_uri
-
-
-def _real(path: str) -> str:
-    # Resolve the directories but not the file: it may be deleted, or a symlink the index keeps as is.
-    path = os.path.abspath(path)
-    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+def _root(folder: FolderState) -> str:
+    return folder.root
 
 
 def _default_workspace(root: str, settings: Settings) -> WorkspaceLike:
@@ -347,13 +330,7 @@ class Engine:
         path = path_of(path_or_uri)
         if path is None:
             return []
-        real = _real(path)
-        hits = [
-            f
-            for f in self._folders.values()
-            if real == f.root or real.startswith(f.root.rstrip(os.sep) + os.sep)
-        ]
-        return sorted(hits, key=lambda f: len(f.root), reverse=True)
+        return roots_holding(resolve_dirs(path), self._folders.values(), _root)
 
     def _lookup(self, root_or_uri: str) -> FolderState | None:
         folder = self._folders.get(root_or_uri)
@@ -476,7 +453,7 @@ class Engine:
             if rel_path in overlays:
                 return overlays[rel_path]
             full = os.path.realpath(os.path.join(root, rel_path))
-            if not full.startswith(root.rstrip(os.sep) + os.sep):
+            if full == root or not inside(full, root):
                 return None  # never read outside the workspace, whatever the path says
             try:
                 with open(full, "rb") as f:
@@ -524,22 +501,18 @@ class Engine:
             if path is None:
                 continue
             for folder in self._containing(path):
-                if self._note_change(folder, _real(path)):
+                if self._note_change(folder, resolve_dirs(path)):
                     self._schedule_flush(folder, self._coalesce_delay)
 
     def _note_change(self, folder: FolderState, path: str) -> bool:
-        rel = os.path.relpath(path, folder.root).replace(os.sep, "/")
+        rel = relative(path, folder.root)
         if rel == ".":
             folder.scan_needed = True
             return True
-        parts = rel.split("/")
-        if ".git" in parts:
-            tail = parts[parts.index(".git") + 1 :]
-            # A commit, checkout or fetch moves these; objects/, index and logs/ are noise.
-            if tail[:1] in (["HEAD"], ["refs"], ["packed-refs"]):
-                folder.head_dirty = True
-                return True
-            return False
+        git = git_change(rel.split("/"))
+        if git != "outside":
+            folder.head_dirty = folder.head_dirty or git == "head"
+            return git == "head"
         if os.path.isdir(path):
             folder.scan_needed = True
         else:
@@ -553,9 +526,9 @@ class Engine:
         path = path_of(path_or_uri)
         if path is None:
             return
-        real = _real(path)
+        real = resolve_dirs(path)
         for folder in self._containing(real):
-            rel = os.path.relpath(real, folder.root).replace(os.sep, "/")
+            rel = relative(real, folder.root)
             if text is None:
                 if rel not in folder.overlays:
                     continue

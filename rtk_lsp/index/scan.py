@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rtk_lsp.index.languages import detect_language
+from rtk_lsp.paths import inside, relative, resolve_dirs
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +214,7 @@ def stat_file(root: str, real_root: str, rel_path: str) -> ScannedFile | None:
     try:
         st = os.lstat(path)
         if stat.S_ISLNK(st.st_mode):
-            target = os.path.realpath(path)
-            if target != real_root and not target.startswith(real_root + os.sep):
+            if not inside(os.path.realpath(path), real_root):
                 log.info("skipping %s: symlink leads outside the workspace", rel_path)
                 return None
             st = os.stat(path)  # raises on a loop (ELOOP)
@@ -301,11 +301,7 @@ def relativize(root: str, paths: Iterable[str]) -> list[str]:
     real_root = os.path.realpath(root)
     out = []
     for p in paths:
-        absolute = p if os.path.isabs(p) else os.path.join(root, p)
-        # do not resolve the file itself: it may be a deleted file or a symlink we must not follow
-        parent = os.path.realpath(os.path.dirname(absolute))
-        full = os.path.join(parent, os.path.basename(absolute))
-        if full == real_root or not full.startswith(real_root + os.sep):
-            continue
-        out.append(os.path.relpath(full, real_root).replace(os.sep, "/"))
+        full = resolve_dirs(p if os.path.isabs(p) else os.path.join(root, p))
+        if full != real_root and inside(full, real_root):
+            out.append(relative(full, real_root))
     return out

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rtk_lsp.model import FileRecord
+from rtk_lsp.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +67,6 @@ CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail 
     ms REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
-
-
-def cache_dir() -> str:
-    base = os.environ.get("RTK_LSP_CACHE_DIR")
-    if base:
-        return base
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(xdg, "rtk-lsp")
 
 
 def db_path_for(root: str) -> str:

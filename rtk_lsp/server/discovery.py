@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rtk_lsp import __version__
+from rtk_lsp.paths import cache_dir, innermost, inside
 from rtk_lsp.plan.request import PlanRequest
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,6 @@ def discovery_dir() -> str:
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
         return os.path.join(runtime, "rtk-lsp")
-    from rtk_lsp.index.store import cache_dir
-
     return os.path.join(cache_dir(), "servers")
 
 
@@ -128,11 +127,11 @@ class ServerInfo:
 
         A served root beats a directory it would merely open on demand (`allow`).
         """
-        best = -1
-        for base, bonus in [(r, 1 << 20) for r in self.roots] + [(a, 0) for a in self.allow]:
-            if path == base or path.startswith(base.rstrip(os.sep) + os.sep):
-                best = max(best, bonus + len(base))
-        return best
+        root = innermost(path, self.roots, str)
+        if root is not None:
+            return (1 << 20) + len(root)
+        allowed = innermost(path, self.allow, str)
+        return len(allowed) if allowed is not None else -1
 
 
 def _parse(path: str, data: Any) -> ServerInfo | None:
@@ -300,14 +299,14 @@ def too_broad(path: str) -> bool:
     """`/`, the home directory or a directory above it: nobody means one of those as a project."""
     real = os.path.realpath(path)
     home = os.path.realpath(os.path.expanduser("~"))
-    return real == os.sep or real == home or home.startswith(real.rstrip(os.sep) + os.sep)
+    return real == os.sep or inside(home, real)
 
 
 def project_top(path: str, base: str | None = None) -> str:
     """The git work tree holding `path` (never above `base`, nor a too-broad one), else `path`."""
     real = os.path.realpath(path)
     d = real
-    while (base is None or d == base or d.startswith(base.rstrip(os.sep) + os.sep)) and not too_broad(d):
+    while (base is None or inside(d, base)) and not too_broad(d):
         if os.path.exists(os.path.join(d, ".git")):
             return d
         parent = os.path.dirname(d)

@@ -49,6 +49,7 @@ from rtk_lsp.engine import (
     IndexNotReady,
     UnknownWorkspace,
 )
+from rtk_lsp.paths import innermost, inside
 from rtk_lsp.plan.pipeline import plan_json
 from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
 from rtk_lsp.server.discovery import Announcement, new_token, project_top
@@ -396,7 +397,7 @@ class Door:
             )
         # Symlinks resolved first, so that a link inside a served root cannot lead out of it.
         real = os.path.realpath(value)
-        folder = _innermost(self.engine.folders(), real)
+        folder = innermost(real, self.engine.folders(), _root)
         if folder is None:
             folder = self._open_allowed(real, value)
         if not os.path.isdir(real):
@@ -406,9 +407,7 @@ class Door:
         return folder
 
     def _open_allowed(self, real: str, given: str) -> FolderState:
-        base = next(
-            (a for a in self.options.allow if real == a or real.startswith(a.rstrip(os.sep) + os.sep)), None
-        )
+        base = next((a for a in self.options.allow if inside(real, a)), None)
         if base is None or not os.path.isdir(real):
             raise HttpError(
                 403, "root_not_served", f"project_root: {given} is not served here", field="project_root"
@@ -508,14 +507,8 @@ class Door:
         return body
 
 
-def _innermost(folders: list[FolderState], real: str) -> FolderState | None:
-    """The innermost folder whose root is `real` or contains it (`real` is already resolved)."""
-    best: FolderState | None = None
-    for folder in folders:
-        inside = real == folder.root or real.startswith(folder.root.rstrip(os.sep) + os.sep)
-        if inside and (best is None or len(folder.root) > len(best.root)):
-            best = folder
-    return best
+def _root(folder: FolderState) -> str:
+    return folder.root
 
 
 DOOR: web.AppKey[Door] = web.AppKey("rtk_door", Door)

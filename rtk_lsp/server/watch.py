@@ -12,19 +12,11 @@ import logging
 import os
 
 from rtk_lsp.engine import Engine
+from rtk_lsp.paths import git_change
 
 logger = logging.getLogger(__name__)
 
 WATCH_DEBOUNCE_MS = 100  # watchfiles batches events this long; the engine coalesces further
-
-
-def _interesting(path: str) -> bool:
-    """Inside .git only what moves HEAD matters; objects, logs and the index are noise."""
-    parts = path.split(os.sep)
-    if ".git" not in parts:
-        return True
-    tail = parts[parts.index(".git") + 1 :]
-    return tail[:1] in (["HEAD"], ["refs"], ["packed-refs"])
 
 
 class Watcher:
@@ -52,7 +44,7 @@ class Watcher:
         try:
             async for changes in awatch(
                 root,
-                watch_filter=lambda _change, path: _interesting(path),
+                watch_filter=lambda _change, path: git_change(path.split(os.sep)) != "noise",
                 debounce=WATCH_DEBOUNCE_MS,
                 stop_event=self._stop,
                 ignore_permission_denied=True,

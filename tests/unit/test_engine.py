@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rtk_lsp.engine import Engine, EngineClosed, IndexFailed, IndexNotReady, UnknownWorkspace, path_of
+from rtk_lsp.engine import Engine, EngineClosed, IndexFailed, IndexNotReady, UnknownWorkspace
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.settings import Settings
 
@@ -324,10 +324,3 @@ async def test_settings_that_shape_the_index_rescan(harness: Any, tmp_path: Path
     engine.update_settings(engine.settings.replace(exclude=("vendor/**",)))
     await asyncio.sleep(0.05)
     assert ws.calls[1:] == [(None, False)] and ws.settings.exclude == ("vendor/**",)
-
-
-def test_path_of() -> None:
-    assert path_of("file:///a/b%20c.py") == "/a/b c.py"
-    assert path_of("/a/b.py") == "/a/b.py"
-    assert path_of("untitled:Untitled-1") is None
-    assert path_of("https://example.com/x") is None

@@ -81,3 +81,12 @@ def test_the_snapshot_module_is_in_memory_only() -> None:
     }
     assert imported.isdisjoint(io_side), imported & io_side
 
+
+def test_discovery_and_the_hook_import_no_store_engine_or_server() -> None:
+    for name in ("server/discovery.py", "hook.py"):
+        heavy = {
+            m
+            for m in imports_of(PACKAGE / name)
+            if m.startswith(("rtk_lsp.index", "rtk_lsp.engine", "rtk_lsp.server.http", "rtk_lsp.server.lsp"))
+        }
+        assert not heavy, (name, heavy)
