@@ -11,12 +11,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rtk_lsp import __version__, demo
-from rtk_lsp.settings import DEFAULT_BUDGET, Settings
+from rtk_lsp import __version__, demo, hook, install_mcp
+from rtk_lsp.server import discovery, http_cli
+from rtk_lsp.settings import (
+    DEFAULT_BUDGET,
+    MAX_BUDGET,
+    Settings,
+    add_index_arguments,
+    index_flags_given,
+    settings_from_args,
+)
 
 log = logging.getLogger("rtk_lsp")
-
-MCP_CLIENTS = ("claude-code", "cursor", "vscode", "codex", "gemini")  # rtk_lsp.install_mcp.CLIENT
 
 
 class UsageError(Exception):
@@ -59,17 +65,6 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    s = Settings()
-    if getattr(args, "max_file_size", None):
-        s = s.replace(max_file_size=args.max_file_size)
-    if getattr(args, "history_depth", None) is not None:
-        s = s.replace(history_depth=args.history_depth)
-    if getattr(args, "exclude", None):
-        s = s.replace(exclude=tuple(args.exclude))
-    return s
-
-
 def _build(root: str, settings: Settings, full: bool = False) -> Any:
     from rtk_lsp.index.workspace import Workspace
 
@@ -86,7 +81,7 @@ def _build(root: str, settings: Settings, full: bool = False) -> Any:
 def cmd_index(args: argparse.Namespace) -> int:
     root = _root(args.root)
     t0 = time.perf_counter()
-    snap = _build(root, _settings(args), full=args.full)
+    snap = _build(root, settings_from_args(args), full=args.full)
     summary = snap.summary()
     summary["timings_ms"]["total"] = round((time.perf_counter() - t0) * 1000, 1)
     if args.format == "json":
@@ -144,12 +139,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     root = _root(args.root)
     request = PlanRequest(task, budget, detail)
     # A running server answers with its own settings; flags that change the index need our own.
-    own_index = args.no_server or args.exclude or args.max_file_size or args.history_depth is not None
-    result = None if own_index else _plan_via_server(root, request)
+    own_index = args.no_server or index_flags_given(args)
+    result = None if own_index else discovery.plan_via_running_server(root, request)
     if result is None:
         from rtk_lsp.plan.pipeline import plan
 
-        settings = _settings(args)
+        settings = settings_from_args(args)
         snap = _build(root, settings)
         result = plan(snap, request, _disk_reader(root, settings.max_file_size))
     if args.format == "json":
@@ -161,16 +156,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         print(_format_text(result))
     return 0
-
-
-def _plan_via_server(root: str, request: Any) -> dict[str, Any] | None:
-    """Ask a running rtk-lsp server that serves `root`; None when there is none (then plan in-process)."""
-    try:
-        from rtk_lsp.server import discovery
-    except ImportError:
-        return None
-    result: dict[str, Any] | None = discovery.plan_via_running_server(root, request)
-    return result
 
 
 def _disk_reader(root: str, max_size: int) -> Callable[[str], str | None]:
@@ -194,14 +179,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     if not args.wait_timeout >= 0:
         raise UsageError(f"--wait-timeout must be a number of seconds >= 0, got {args.wait_timeout}")
     root = _root(args.root) if args.root is not None else None
-    return run(StdioConfig(root=root, wait_timeout=args.wait_timeout, settings=_settings(args)))
-
-
-def _load_command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    import importlib
-
-    fn: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
-    return fn
+    return run(StdioConfig(root=root, wait_timeout=args.wait_timeout, settings=settings_from_args(args)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,16 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def index_flags(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--max-file-size", type=int, help="bytes; larger files are indexed as metadata only")
-        sp.add_argument(
-            "--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)"
-        )
-        sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
-
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--root", default=".", help="workspace root (default: current directory)")
-        index_flags(sp)
+        add_index_arguments(sp)
 
     sp = sub.add_parser("index", help="build or refresh the index and print what it holds")
     common(sp)
@@ -261,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a call waits for the first index before answering 'still indexing' (default 10)",
     )
-    index_flags(sp)
+    add_index_arguments(sp)
     sp.set_defaults(func=cmd_mcp)
 
     sp = sub.add_parser(
@@ -270,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the client's documented MCP configuration (a backup is made first; running it "
         "again changes nothing; --uninstall removes only the rtk-lsp entry). See docs/agents.md.",
     )
-    sp.add_argument("--client", required=True, choices=MCP_CLIENTS)
+    sp.add_argument("--client", required=True, choices=tuple(install_mcp.CLIENT))
     sp.add_argument(
         "--scope",
         choices=("project", "user"),
@@ -280,19 +251,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default=".", help="the project (default: the current directory)")
     sp.add_argument("--config", metavar="PATH", help="the file to edit (default: the client's, per scope)")
     sp.add_argument("--uninstall", action="store_true", help="remove the rtk-lsp entry instead")
-    sp.set_defaults(func=lambda args: _load_command("rtk_lsp.install_mcp", "cmd_install_mcp")(args))
+    sp.set_defaults(func=install_mcp.cmd_install_mcp)
 
-    _add_optional_commands(sub)
+    http_cli.register(sub)
+
+    sp = sub.add_parser(
+        "install-hook",
+        help="add (or --uninstall) the Claude Code hook that gives sub-agents a context plan",
+        description="Edit a Claude Code settings file (a backup is made first) to run rtk-lsp's "
+        "PreToolUse hook on Task/Agent calls. The hook asks the project's rtk-lsp server, starting one "
+        "when none runs.",
+    )
+    sp.add_argument("--settings", metavar="PATH", help="settings file (default ~/.claude/settings.json)")
+    sp.add_argument("--uninstall", action="store_true", help="remove the hook instead")
+    sp.add_argument("--budget", type=_budget, default=4000, help="tokens for the whole injected block")
+    sp.add_argument("--detail", choices=("paths", "symbols", "content"), default="content")
+    sp.add_argument("--command", help="the hook command to install (default: this Python, -m rtk_lsp.hook)")
+    sp.set_defaults(func=hook.cmd_install_hook)
     return p
 
 
-def _add_optional_commands(sub: Any) -> None:
-    """Commands of the HTTP door register themselves here when their module is present."""
-    try:
-        from rtk_lsp.server import http_cli
-    except ImportError:
-        return
-    http_cli.register(sub)
+def _budget(text: str) -> int:
+    value = int(text)
+    if not 0 < value <= MAX_BUDGET:
+        raise argparse.ArgumentTypeError(f"must be in 1..{MAX_BUDGET}, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ raise: they fall back to the default and are reported as warnings.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -118,3 +119,41 @@ def settings_from_json(raw: Any, base: Settings | None = None) -> tuple[Settings
     elif http_raw is not None:
         warnings.append("setting rtk.http must be an object; using defaults")
     return base.replace(**changes), warnings
+
+
+# ---- command-line flags ----------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above zero."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that shape an index, for every command that builds one (`index`, `plan`, `serve`)."""
+    parser.add_argument(
+        "--max-file-size", type=positive_int, help="bytes; larger files are indexed as metadata only"
+    )
+    parser.add_argument(
+        "--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)"
+    )
+    parser.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+
+
+def index_flags_given(args: argparse.Namespace) -> bool:
+    return bool(args.exclude or args.max_file_size or args.history_depth is not None)
+
+
+def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
+    """Settings with what the flags of `add_index_arguments` changed."""
+    s = base or Settings()
+    if args.max_file_size:
+        s = s.replace(max_file_size=args.max_file_size)
+    if args.history_depth is not None:
+        s = s.replace(history_depth=args.history_depth)
+    if args.exclude:
+        s = s.replace(exclude=tuple(args.exclude))
+    return s

@@ -32,7 +32,7 @@ import math
 import os
 import socket
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -610,7 +610,3 @@ async def start_http(engine: Engine, settings: Settings) -> str | None:
 
     engine.on_close(close)
     return server.url
-
-
-StartHttp = Callable[[Engine, Settings], Awaitable[str | None]]
-_: StartHttp = start_http  # the signature the language server expects of HTTP_STARTER

@@ -1,7 +1,7 @@
-"""The HTTP door's commands: `rtk-lsp serve` and `rtk-lsp install-hook`.
+"""The HTTP door's command: `rtk-lsp serve`.
 
 `rtk_lsp.cli` imports this module for every command line, so it only declares arguments;
-the daemon and the hook code are imported when their command runs.
+the daemon (and aiohttp with it) is imported when the command runs.
 """
 
 from __future__ import annotations
@@ -11,14 +11,7 @@ import os
 import sys
 from typing import Any
 
-from rtk_lsp.settings import MAX_BUDGET
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+from rtk_lsp.settings import add_index_arguments, positive_int, settings_from_args
 
 
 def _seconds(text: str) -> float:
@@ -32,13 +25,6 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be in 0..65535, got {value}")
-    return value
-
-
-def _budget(text: str) -> int:
-    value = int(text)
-    if not 0 < value <= MAX_BUDGET:
-        raise argparse.ArgumentTypeError(f"must be in 1..{MAX_BUDGET}, got {value}")
     return value
 
 
@@ -76,12 +62,12 @@ def register(sub: Any) -> None:
     )
     sp.add_argument(
         "--max-pending",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="distinct plans queued or running before 503 (default 64)",
     )
-    sp.add_argument("--workers", type=_positive_int, default=None, help="planning threads")
+    sp.add_argument("--workers", type=positive_int, default=None, help="planning threads")
     sp.add_argument(
         "--no-watch", action="store_true", help="do not watch files (HEAD is still checked per plan)"
     )
@@ -93,30 +79,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="exit at once if another --exclusive server serves this root (one --root only)",
     )
-    sp.add_argument(
-        "--max-file-size", type=_positive_int, help="bytes; larger files are indexed as metadata only"
-    )
-    sp.add_argument("--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)")
-    sp.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+    add_index_arguments(sp)
     sp.set_defaults(func=cmd_serve)
-
-    sp = sub.add_parser(
-        "install-hook",
-        help="add (or --uninstall) the Claude Code hook that gives sub-agents a context plan",
-        description="Edit a Claude Code settings file (a backup is made first) to run rtk-lsp's "
-        "PreToolUse hook on Task/Agent calls. The hook asks the project's rtk-lsp server, starting one when none runs.",
-    )
-    sp.add_argument("--settings", metavar="PATH", help="settings file (default ~/.claude/settings.json)")
-    sp.add_argument("--uninstall", action="store_true", help="remove the hook instead")
-    sp.add_argument("--budget", type=_budget, default=4000, help="tokens for the whole injected block")
-    sp.add_argument("--detail", choices=("paths", "symbols", "content"), default="content")
-    sp.add_argument("--command", help="the hook command to install (default: this Python, -m rtk_lsp.hook)")
-    sp.set_defaults(func=cmd_install_hook)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from rtk_lsp.server.serve import ServeConfig, run
-    from rtk_lsp.settings import Settings
 
     roots = args.root if args.root is not None else ([] if args.allow else ["."])
     for path in [*roots, *args.allow]:
@@ -133,13 +101,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if take_lock("serve", roots[0]) is None:
             print(f"rtk-lsp serve: {os.path.realpath(roots[0])} is already served", file=sys.stderr)
             return 0
-    settings = Settings()
-    if args.max_file_size:
-        settings = settings.replace(max_file_size=args.max_file_size)
-    if args.history_depth is not None:
-        settings = settings.replace(history_depth=args.history_depth)
-    if args.exclude:
-        settings = settings.replace(exclude=tuple(args.exclude))
     config = ServeConfig(
         roots=[os.path.realpath(r) for r in roots],
         allow=[os.path.realpath(a) for a in args.allow],
@@ -149,14 +110,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         auth=not args.no_auth,
         workers=args.workers,
         watch=not args.no_watch,
-        settings=settings,
+        settings=settings_from_args(args),
     )
     if args.max_pending:
         config.max_pending = args.max_pending
     return run(config)
-
-
-def cmd_install_hook(args: argparse.Namespace) -> int:
-    from rtk_lsp.hook import cmd_install_hook as install
-
-    return install(args)

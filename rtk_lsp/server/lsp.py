@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import importlib
 import inspect
 import itertools
 import logging
@@ -49,6 +48,7 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
 )
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
+from rtk_lsp.server.http import start_http
 from rtk_lsp.settings import Settings, settings_from_json
 
 # Not __name__: under `python -m` that is "__main__", outside the "rtk_lsp" logger tree.
@@ -62,10 +62,6 @@ _OUTGOING = frozenset({HTTP_READY})
 
 REQUEST_FAILED = -32803  # LSP RequestFailed: well-formed, but it cannot be answered now
 CLIENT_TIMEOUT = 5.0  # seconds to wait for the client's answer to our own requests
-HTTP_STARTER = ("rtk_lsp.server.http", "start_http")  # where the HTTP door plugs in, if installed
-
-# (engine, settings) -> the URL it listens on, or None when it did not start
-HttpStarter = Callable[[Engine, Settings], Awaitable[str | None]]
 
 # Overall percentage at the start of each indexing phase, so that the bar only moves forward.
 _PHASES = {"load": 0, "scan": 5, "parse": 10, "graph": 85, "history": 90, "store": 98}
@@ -327,7 +323,7 @@ def _totals(folder: FolderState, summary: dict[str, Any]) -> str:
 
 
 class RtkServer(LanguageServer):
-    def __init__(self, http_starter: HttpStarter | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__(
             "rtk-lsp",
             __version__,
@@ -335,8 +331,6 @@ class RtkServer(LanguageServer):
             converter_factory=rtk_converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
-        self.http_starter = http_starter
-        """Starts the HTTP door after `initialized` when `http.enabled`; returns its URL or None."""
         self.engine: Engine | None = None
         self.settings = Settings()
         self.log_handler = ClientLogHandler(self)
@@ -401,8 +395,8 @@ class RtkServer(LanguageServer):
         for folder in engine.folders():
             self._index(folder)
         await self._register_watchers()
-        if self.http_starter is not None and self.settings.http.enabled:
-            self._run_task(self._start_http(self.http_starter), "http")
+        if self.settings.http.enabled:
+            self._run_task(self._start_http(), "http")
 
     async def on_shutdown(self, params: None) -> None:
         self._background.cancel_all()
@@ -438,9 +432,9 @@ class RtkServer(LanguageServer):
             del self._progress[folder.root]
             progress.finish(message)
 
-    async def _start_http(self, starter: HttpStarter) -> None:
+    async def _start_http(self) -> None:
         try:
-            url = await starter(self._engine(), self.settings)
+            url = await start_http(self._engine(), self.settings)
         except Exception as exc:  # a taken port must not take the language server down
             logger.warning("HTTP endpoint not started: %s: %s", type(exc).__name__, exc)
             return
@@ -639,23 +633,10 @@ def _plain_function(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return run
 
 
-def find_http_starter() -> HttpStarter | None:
-    """The HTTP door's starter when that module is installed, else None."""
-    module_name, attr = HTTP_STARTER
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    starter: HttpStarter | None = getattr(module, attr, None)
-    return starter
-
-
-def run_lsp(tcp: str | None = None, *, http_starter: HttpStarter | None = None) -> int:
+def run_lsp(tcp: str | None = None) -> int:
     """Serve LSP on stdio (or on `tcp` "HOST:PORT" for debugging) until the client exits."""
     configure_logging()
-    server = RtkServer(http_starter or find_http_starter())
+    server = RtkServer()
     logging.getLogger("rtk_lsp").addHandler(server.log_handler)
     try:
         if tcp:

@@ -22,8 +22,6 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 from servers import stop
 
-from rtk_lsp.server.lsp import find_http_starter
-
 REPO = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-m", "rtk_lsp.server.lsp"]
 TIMEOUT = 60
@@ -180,11 +178,10 @@ async def test_one_folder_progress_log_and_plan(shop: GitRepo, tmp_path: Path) -
         assert folder["state"] == "ready" and folder["uri"] == shop.root.as_uri()
         assert folder["files"] >= 6 and folder["history"]["head"] == shop.head
         assert status["version"]
-        if find_http_starter() is not None:  # the HTTP door is installed: it announces itself
-            await wait_for(lambda: client.http_ready, what="rtk/httpReady")
-            [ready] = client.http_ready
-            assert ready["url"] == f"http://127.0.0.1:{ready['port']}"
-            assert (await request(client, "rtk/status", {}))["http"] == {"url": ready["url"]}
+        await wait_for(lambda: client.http_ready, what="rtk/httpReady")  # the HTTP door announces itself
+        [ready] = client.http_ready
+        assert ready["url"] == f"http://127.0.0.1:{ready['port']}"
+        assert (await request(client, "rtk/status", {}))["http"] == {"url": ready["url"]}
 
 
 async def test_root_uri_without_folders(shop: GitRepo, tmp_path: Path) -> None:

@@ -90,3 +90,9 @@ def test_discovery_and_the_hook_import_no_store_engine_or_server() -> None:
             if m.startswith(("rtk_lsp.index", "rtk_lsp.engine", "rtk_lsp.server.http", "rtk_lsp.server.lsp"))
         }
         assert not heavy, (name, heavy)
+
+
+@pytest.mark.parametrize("path", modules_under("server"), ids=lambda p: p.name)
+def test_the_doors_do_not_import_the_hook(path: Path) -> None:
+    # `install-hook` is the command line's; the hook is a client of the doors, not part of them
+    assert "rtk_lsp.hook" not in imports_of(path)
