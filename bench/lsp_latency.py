@@ -121,28 +121,19 @@ class InProcess:
     def __init__(self, root: Path, cache: str) -> None:
         os.environ["RTK_LSP_CACHE_DIR"] = cache
         sys.path.insert(0, str(REPO))
-        from rtk_lsp.index.workspace import Workspace
-        from rtk_lsp.plan.pipeline import plan
         from rtk_lsp.plan.request import PlanRequest
+        from rtk_lsp.planning import build_snapshot, plan_snapshot
         from rtk_lsp.settings import Settings
 
-        self.root = root
-        self._plan = plan
+        self._plan = plan_snapshot
         self._request = PlanRequest
         t0 = time.perf_counter()
-        self.workspace = Workspace(str(root), Settings())
-        self.snapshot = self.workspace.refresh()
+        self.snapshot = build_snapshot(str(root), Settings())
         self.load_s = time.perf_counter() - t0
-
-    def _read(self, rel: str) -> str | None:
-        try:
-            return (self.root / rel).read_text(errors="replace")
-        except OSError:
-            return None
 
     def time_plan(self, r: dict[str, Any]) -> float:
         t = time.perf_counter()
-        self._plan(self.snapshot, self._request(r["task"], r["budget"]), self._read)
+        self._plan(self.snapshot, self._request(r["task"], r["budget"]))
         return (time.perf_counter() - t) * 1000
 
 
@@ -193,7 +184,6 @@ async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup
     client.notify("exit", None)
     await asyncio.wait_for(proc.wait(), 30)
     client.reader.cancel()
-    local.workspace.close()
     return {
         "index_s": index_s,
         "warm_load_s": local.load_s,

@@ -18,11 +18,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.plan.intent import parse_intent
-from rtk_lsp.plan.pipeline import plan
 from rtk_lsp.plan.rank import build_query
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.planning import build_snapshot, plan_snapshot
 from rtk_lsp.settings import Settings
 
 
@@ -39,24 +38,22 @@ def main() -> None:
     ap.add_argument("--detail", default="symbols")
     a = ap.parse_args()
     t0 = time.perf_counter()
-    ws = Workspace(a.root, Settings())
-    snap = ws.refresh()
+    snap = build_snapshot(a.root, Settings())
     load_s = time.perf_counter() - t0
     subjects = [c.subject for c in snap.history.commits if len(c.subject.split()) >= 3]
     tasks = list(dict.fromkeys(subjects))[: a.n] or ["fix the parser error handling"] * a.n
     for t in tasks[:5]:  # warm-up: first-use caches (commit index, lru caches)
-        plan(snap, PlanRequest(t, a.budget, a.detail))
+        plan_snapshot(snap, PlanRequest(t, a.budget, a.detail))
 
     ours: list[float] = []
     base: list[float] = []
     for t in tasks:
         s = time.perf_counter()
-        plan(snap, PlanRequest(t, a.budget, a.detail))
+        plan_snapshot(snap, PlanRequest(t, a.budget, a.detail))
         ours.append((time.perf_counter() - s) * 1000)
         s = time.perf_counter()
         snap.lexical.bm25("body", build_query(parse_intent(t), t).terms)
         base.append((time.perf_counter() - s) * 1000)
-    ws.close()
     print(f"root {a.root}: {len(snap.files)} files, {len(tasks)} tasks, snapshot loaded in {load_s:.2f} s")
     print("| measure | p50 ms | p95 ms | mean ms |")
     print("|---|---|---|---|")

@@ -23,9 +23,9 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rtk_lsp.index.workspace import Workspace
-from rtk_lsp.plan.pipeline import plan
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.plan.result import Plan
+from rtk_lsp.planning import build_snapshot, plan_snapshot
 from rtk_lsp.settings import Settings
 
 WS = os.environ.get("QUALITY_WS") or os.path.join(tempfile.gettempdir(), "rtk_quality_ws")
@@ -65,17 +65,15 @@ def snapshot_for(case: dict) -> object:
             return pickle.load(f)
     root = checkout(case["repo"], case["parent"])
     os.environ.setdefault("RTK_LSP_CACHE_DIR", os.path.join(WS, "cache"))
-    ws = Workspace(root, Settings())
-    snap = ws.refresh()
-    ws.close()
+    snap = build_snapshot(root, Settings())
     with open(cached, "wb") as f:
         pickle.dump(snap, f, protocol=pickle.HIGHEST_PROTOCOL)
     return snap
 
 
-def score(gold: list[str], result: dict) -> dict[str, float]:
-    ranked = [r["rel_path"] for r in result["ranked"]] or [s["rel_path"] for s in result["selected"]]
-    selected = {s["rel_path"] for s in result["selected"]}
+def score(gold: list[str], result: Plan) -> dict[str, float]:
+    ranked = [r.rel_path for r in result.ranked] or [s.rel_path for s in result.selected]
+    selected = {s.rel_path for s in result.selected}
     g = set(gold)
     rr = next((1.0 / (i + 1) for i, p in enumerate(ranked) if p in g), 0.0)
     return {
@@ -85,8 +83,8 @@ def score(gold: list[str], result: dict) -> dict[str, float]:
         "mrr": rr,
         "rb": len(g & selected) / len(g),
         "nsel": len(selected),
-        "over": float(result["budget_report"]["estimated_used"] > result["budget_report"]["token_budget"]),
-        "ms": result["stats"]["elapsed_ms"]["total"],
+        "over": float(result.budget_report.estimated_used > result.budget_report.token_budget),
+        "ms": result.stats.elapsed_ms.total,
     }
 
 
@@ -120,13 +118,13 @@ def main() -> None:
         gold = [g for g in case["gold"] if g in snap.files]  # type: ignore[attr-defined]
         if not gold:
             continue
-        result = plan(snap, PlanRequest(case["task"], a.budget))  # type: ignore[arg-type]
+        result = plan_snapshot(snap, PlanRequest(case["task"], a.budget))  # type: ignore[arg-type]
         sc = score(gold, result)
         for k, v in sc.items():
             agg[case["repo"]][k].append(v)
             agg["ALL"][k].append(v)
         if a.misses and sc["r5"] < 1:
-            top = [r["rel_path"] for r in result["ranked"][:5]]
+            top = [r.rel_path for r in result.ranked[:5]]
             print(f"MISS {case['repo']} {case['task'][:70]!r} gold={gold} top={top}", file=sys.stderr)
     print(
         f"{'repo':10} {'n':>3} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR':>5} {'Rbud':>5} {'nsel':>5} {'over':>4} {'ms':>6}"

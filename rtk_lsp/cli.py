@@ -8,15 +8,16 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rtk_lsp import __version__, demo, hook, install_mcp
+from rtk_lsp.plan.request import DETAILS, PlanRequest, RequestError, parse_budget, parse_detail, parse_task
+from rtk_lsp.plan.result import plan_json, to_json
 from rtk_lsp.server import discovery, http_cli
 from rtk_lsp.settings import (
     DEFAULT_BUDGET,
     MAX_BUDGET,
-    Settings,
     add_index_arguments,
     index_flags_given,
     settings_from_args,
@@ -39,8 +40,8 @@ def _root(path: str) -> str:
 class _Progress:
     """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
         self._last = 0.0
 
     def __call__(self, phase: str, done: int, total: int) -> None:
@@ -59,29 +60,24 @@ class _Progress:
             sys.stderr.write(f"\r{phase:8} ...{' ' * 40}")
         sys.stderr.flush()
 
-    def close(self) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self.enabled:
             sys.stderr.write("\r" + " " * 60 + "\r")
             sys.stderr.flush()
 
 
-def _build(root: str, settings: Settings, full: bool = False) -> Any:
-    from rtk_lsp.index.workspace import Workspace
-
-    progress = _Progress(sys.stderr.isatty())
-    ws = Workspace(root, settings)
-    try:
-        snap = ws.refresh(progress=progress, full=full)
-    finally:
-        progress.close()
-        ws.close()
-    return snap
-
-
 def cmd_index(args: argparse.Namespace) -> int:
+    # Here, not at the top: the index (SQLite, worker processes, tree-sitter) is heavy, and
+    # `rtk-lsp plan` answered by a running server must stay fast.
+    from rtk_lsp.planning import build_snapshot
+
     root = _root(args.root)
     t0 = time.perf_counter()
-    snap = _build(root, settings_from_args(args), full=args.full)
+    with _Progress() as progress:
+        snap = build_snapshot(root, settings_from_args(args), full=args.full, progress=progress)
     summary = snap.summary()
     summary["timings_ms"]["total"] = round((time.perf_counter() - t0) * 1000, 1)
     if args.format == "json":
@@ -104,7 +100,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_text(result: dict[str, Any]) -> str:
+def _format_text(result: Mapping[str, Any]) -> str:
+    """A plan for people; it reads the plan's JSON form, as a running server sends it."""
     br = result["budget_report"]
     lines = [
         f"task: {result['task']}",
@@ -128,8 +125,6 @@ def _format_text(result: dict[str, Any]) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from rtk_lsp.plan.request import PlanRequest, RequestError, parse_budget, parse_detail, parse_task
-
     try:
         task = parse_task(args.task)
         budget = parse_budget(args.budget, DEFAULT_BUDGET, "--budget")
@@ -142,29 +137,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     own_index = args.no_server or index_flags_given(args)
     result = None if own_index else discovery.plan_via_running_server(root, request)
     if result is None:
-        from rtk_lsp.plan.pipeline import plan
+        from rtk_lsp.planning import plan_root  # heavy: see cmd_index
 
-        settings = settings_from_args(args)
-        snap = _build(root, settings)
-        result = plan(snap, request, _disk_reader(root, settings.max_file_size))
+        with _Progress() as progress:
+            result = to_json(plan_root(root, request, settings_from_args(args), progress=progress))
     if args.format == "json":
-        from rtk_lsp.plan.pipeline import plan_json
-
         print(plan_json(result))
     elif args.format == "paths":
         print("\n".join(f["rel_path"] for f in result["selected"]))
     else:
         print(_format_text(result))
     return 0
-
-
-def _disk_reader(root: str, max_size: int) -> Callable[[str], str | None]:
-    from rtk_lsp.index.scan import read_file
-
-    def read(rel_path: str) -> str | None:
-        return read_file(root, rel_path, max_size).text
-
-    return read
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
@@ -206,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("task", nargs="?", help="the task, in words")
     common(sp)
     sp.add_argument("--budget", type=int, default=None, help=f"token budget (default {DEFAULT_BUDGET})")
-    sp.add_argument("--detail", choices=("paths", "symbols", "content"), default="symbols")
+    sp.add_argument("--detail", choices=DETAILS, default="symbols")
     sp.add_argument("--format", choices=("json", "text", "paths"), default="text")
     sp.add_argument("--no-server", action="store_true", help="compute in this process even if a server runs")
     sp.set_defaults(func=cmd_plan)
@@ -265,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--settings", metavar="PATH", help="settings file (default ~/.claude/settings.json)")
     sp.add_argument("--uninstall", action="store_true", help="remove the hook instead")
     sp.add_argument("--budget", type=_budget, default=4000, help="tokens for the whole injected block")
-    sp.add_argument("--detail", choices=("paths", "symbols", "content"), default="content")
+    sp.add_argument("--detail", choices=DETAILS, default="content")
     sp.add_argument("--command", help="the hook command to install (default: this Python, -m rtk_lsp.hook)")
     sp.set_defaults(func=hook.cmd_install_hook)
     return p

@@ -79,7 +79,7 @@ def prepare(parent: str | None = None) -> str:
     """A git repository holding the packaged example (under the cache directory unless `parent`
     is given), made or replaced when it is missing or differs from the package; returns its path."""
     if parent is None:
-        from rtk_lsp.index.store import cache_dir
+        from rtk_lsp.paths import cache_dir
 
         parent = os.path.join(cache_dir(), "examples")
     dest = Path(parent) / EXAMPLE

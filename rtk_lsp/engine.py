@@ -26,16 +26,20 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from rtk_lsp import __version__
-from rtk_lsp.paths import git_change, inside, path_of, relative, resolve_dirs, roots_holding
+from rtk_lsp.index.workspace import Workspace
+from rtk_lsp.paths import git_change, path_of, relative, resolve_dirs, roots_holding
+from rtk_lsp.plan.pipeline import ReadSource
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.plan.result import Plan
+from rtk_lsp.planning import plan_snapshot, source_reader
 from rtk_lsp.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
-ReadSource = Callable[[str], str | None]
-# (snapshot, request, read_source) -> plan object; the snapshot is whatever the workspace made.
-Planner = Callable[[Any, PlanRequest, ReadSource | None], dict[str, Any]]
+# (snapshot, request, unsaved editor text by relative path) -> the plan; the snapshot is
+# whatever the workspace made
+Planner = Callable[[Any, PlanRequest, Mapping[str, str]], Plan]
 Listener = Callable[["FolderState", str], None]
 CloseHook = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -128,7 +132,7 @@ class FolderState:
     flush_timer: asyncio.TimerHandle | None = None
     index_task: asyncio.Task[None] | None = None
     running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
-    results: OrderedDict[tuple[int, PlanRequest], dict[str, Any]] = field(default_factory=OrderedDict)
+    results: OrderedDict[tuple[int, PlanRequest], Plan] = field(default_factory=OrderedDict)
     hits: int = 0  # plans answered from the cache or from an identical plan in flight
     misses: int = 0
     refreshes: int = 0
@@ -149,18 +153,6 @@ class FolderState:
 
 def _root(folder: FolderState) -> str:
     return folder.root
-
-
-def _default_workspace(root: str, settings: Settings) -> WorkspaceLike:
-    from rtk_lsp.index.workspace import Workspace
-
-    return Workspace(root, settings)
-
-
-def _default_planner(snapshot: Any, request: PlanRequest, read_source: ReadSource | None) -> dict[str, Any]:
-    from rtk_lsp.plan.pipeline import plan
-
-    return plan(snapshot, request, read_source)
 
 
 def _describe(exc: BaseException) -> str:
@@ -212,8 +204,8 @@ class Engine:
         overlay_delay: float = OVERLAY_DELAY,
     ) -> None:
         self._settings = settings or Settings()
-        self._workspace_factory = workspace_factory or _default_workspace
-        self._planner = planner or _default_planner
+        self._workspace_factory: WorkspaceFactory = workspace_factory or Workspace
+        self._planner = planner or self._plan_snapshot
         # Enough threads that a plan never queues behind two folders' cold indexes.
         workers = max_workers or max(3, min(8, (os.cpu_count() or 2) + 1))
         self._executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rtk-engine")
@@ -221,7 +213,7 @@ class Engine:
         self._overlay_delay = overlay_delay
         self._folders: dict[str, FolderState] = {}
         self._background = BackgroundTasks(expected=(EngineClosed,))
-        self._inflight: dict[tuple[str, int, PlanRequest], asyncio.Future[dict[str, Any]]] = {}
+        self._inflight: dict[tuple[str, int, PlanRequest], asyncio.Future[Plan]] = {}
         self._listeners: list[Listener] = []
         self._close_hooks: list[CloseHook] = []
         self._http_url: str | None = None
@@ -394,13 +386,14 @@ class Engine:
         For read-only look-ups beside plans (the MCP server's expand and find_symbol).
         """
         state, snapshot = await self.current(folder, timeout)
-        running = self._submit(fn, snapshot, self._source_reader(state))
+        read = source_reader(state.root, self._settings.max_file_size, state.overlays)
+        running = self._submit(fn, snapshot, read)
         result: T = await asyncio.wrap_future(running, loop=self._get_loop())
         return result
 
     async def plan(
         self, folder: FolderState | str, request: PlanRequest, timeout: float | None = None
-    ) -> dict[str, Any]:
+    ) -> Plan:
         """Plan on the folder's current snapshot, after catching up with pending changes.
 
         Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index.
@@ -419,7 +412,7 @@ class Engine:
         if shared is None:
             state.misses += 1
             shared = asyncio.wrap_future(
-                self._submit(self._planner, snapshot, request, self._source_reader(state)),
+                self._submit(self._planner, snapshot, request, dict(state.overlays)),
                 loop=self._get_loop(),
             )
             self._inflight[key] = shared
@@ -430,7 +423,7 @@ class Engine:
         return await asyncio.shield(shared)
 
     def _plan_done(
-        self, folder: FolderState, key: tuple[str, int, PlanRequest], fut: asyncio.Future[dict[str, Any]]
+        self, folder: FolderState, key: tuple[str, int, PlanRequest], fut: asyncio.Future[Plan]
     ) -> None:
         self._inflight.pop(key, None)
         if fut.cancelled() or fut.exception() is not None:
@@ -444,25 +437,8 @@ class Engine:
         while len(folder.results) > RESULT_CACHE:
             folder.results.popitem(last=False)
 
-    def _source_reader(self, folder: FolderState) -> ReadSource:
-        overlays = dict(folder.overlays)
-        root = folder.root
-        limit = self._settings.max_file_size
-
-        def read(rel_path: str) -> str | None:
-            if rel_path in overlays:
-                return overlays[rel_path]
-            full = os.path.realpath(os.path.join(root, rel_path))
-            if full == root or not inside(full, root):
-                return None  # never read outside the workspace, whatever the path says
-            try:
-                with open(full, "rb") as f:
-                    data = f.read(limit + 1)
-            except OSError:
-                return None
-            return None if len(data) > limit else data.decode("utf-8", errors="replace")
-
-        return read
+    def _plan_snapshot(self, snapshot: Any, request: PlanRequest, overlays: Mapping[str, str]) -> Plan:
+        return plan_snapshot(snapshot, request, max_file_size=self._settings.max_file_size, overlays=overlays)
 
     # ---- refreshes ----------------------------------------------------------------------------
 

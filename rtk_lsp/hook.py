@@ -32,7 +32,10 @@ import shlex
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rtk_lsp.plan.result import Detail
 
 from rtk_lsp.configfile import json_text, load_json, replace_file
 
@@ -74,7 +77,7 @@ def _why(message: str) -> None:
 def inject(
     payload: Any,
     budget: int,
-    detail: str,
+    detail: Detail,
     cwd: str | None = None,
     time_limit: float = TIME_LIMIT,
     start: bool = True,
@@ -149,7 +152,7 @@ def _server_ready(where: str, deadline: float, start: bool) -> bool:
     otherwise its first index would not finish inside the hook's time limit, so this call
     goes through unchanged and the next one finds the server warm.
     """
-    from rtk_lsp.index.store import db_path_for
+    from rtk_lsp.paths import db_path_for
     from rtk_lsp.server.discovery import project_top, servers_for, too_broad
 
     if servers_for(where):

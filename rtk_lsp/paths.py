@@ -4,6 +4,7 @@ URI names, which changes under `.git` matter, where caches live. Standard librar
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeVar
@@ -11,6 +12,7 @@ from urllib.parse import unquote, urlparse
 
 __all__ = [
     "cache_dir",
+    "db_path_for",
     "git_change",
     "innermost",
     "inside",
@@ -74,6 +76,14 @@ def git_change(parts: Sequence[str]) -> Literal["outside", "head", "noise"]:
         return "outside"
     tail = list(parts)[list(parts).index(".git") + 1 :]
     return "head" if tail[:1] in (["HEAD"], ["refs"], ["packed-refs"]) else "noise"
+
+
+def db_path_for(root: str) -> str:
+    """The index store of a workspace root (whether or not it exists yet)."""
+    real = os.path.realpath(root)
+    digest = hashlib.sha1(real.encode("utf-8", errors="surrogateescape")).hexdigest()[:16]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(real))[:40] or "root"
+    return os.path.join(cache_dir(), f"{name}-{digest}.sqlite")
 
 
 def cache_dir() -> str:

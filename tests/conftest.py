@@ -8,12 +8,14 @@ beside this file: `gitrepo.py` (git repositories) and `servers.py` (server proce
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gitrepo import GitRepo, make_billing_repo
+from jsonschema import Draft202012Validator
 from servers import ServeFactory, Target, make_env, run_door, run_serve
 
 
@@ -57,3 +59,12 @@ def http_door(tmp_path: Path) -> ServeFactory:
             yield target
 
     return start
+
+
+@pytest.fixture(scope="session")
+def plan_validator() -> Draft202012Validator:
+    """Validates a plan's JSON against the schema the package publishes."""
+    schema = json.loads(
+        (Path(__file__).parents[1] / "rtk_lsp" / "schema" / "plan-context.schema.json").read_text()
+    )
+    return Draft202012Validator(schema)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rtk_lsp.model import FileRecord
-from rtk_lsp.paths import cache_dir
+from rtk_lsp.paths import db_path_for
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,6 @@ CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail 
     ms REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
-
-
-def db_path_for(root: str) -> str:
-    real = os.path.realpath(root)
-    digest = hashlib.sha1(real.encode("utf-8", errors="surrogateescape")).hexdigest()[:16]
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(real))[:40] or "root"
-    return os.path.join(cache_dir(), f"{name}-{digest}.sqlite")
 
 
 class Store:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.rank import Query, Ranked
+from rtk_lsp.plan.result import Detail, DroppedFile, PlanSymbol, SelectedFile
 from rtk_lsp.text import doc_words, name_words
 from rtk_lsp.tokens import estimate_tokens
 
@@ -116,8 +116,8 @@ def header(task: str, budget: int) -> str:
 
 @dataclass
 class Assembly:
-    selected: list[dict[str, Any]]
-    dropped: list[dict[str, Any]]
+    selected: list[SelectedFile]
+    dropped: list[DroppedFile]
     context: str
     used: int
 
@@ -129,7 +129,7 @@ def assemble(
     seed_refs: Mapping[str, int],
     matched_names: set[str],
     budget: int,
-    detail: str,
+    detail: Detail,
     task: str,
     read_source: ReadSource | None,
 ) -> Assembly:
@@ -138,51 +138,48 @@ def assemble(
     if used > budget:  # not even the header fits: emit nothing rather than overrun
         head, used = "", 0
     blocks = [head]
-    selected: list[dict[str, Any]] = []
-    dropped: list[dict[str, Any]] = []
+    selected: list[SelectedFile] = []
+    dropped: list[DroppedFile] = []
     floor = ranked[0].score * W.RELATIVE_CUTOFF if ranked else 0.0
     for r in ranked:
         rec = files[r.path]
         left = budget - used
         if r.score < floor:
-            dropped.append({"rel_path": r.path, "score": r.score, "reason": "below relevance cutoff"})
+            dropped.append(DroppedFile(r.path, r.score, "below relevance cutoff"))
             continue
         if left < MIN_USEFUL_TOKENS:
-            dropped.append({"rel_path": r.path, "score": r.score, "reason": "budget exhausted"})
+            dropped.append(DroppedFile(r.path, r.score, "budget exhausted"))
             continue
         symbols = relevant_symbols(rec, r, query, seed_refs, matched_names) if detail != "paths" else []
         source = read_source(r.path) if detail == "content" and read_source is not None else None
         block, cost = _fit(rec, r, symbols, detail, source, left)
         if block is None:
-            need = cost
-            dropped.append(
-                {"rel_path": r.path, "score": r.score, "reason": f"over budget (needs {need}, {left} left)"}
-            )
+            dropped.append(DroppedFile(r.path, r.score, f"over budget (needs {cost}, {left} left)"))
             continue
         used += cost
         blocks.append(block)
-        entry: dict[str, Any] = {
-            "rel_path": r.path,
-            "score": r.score,
-            "estimated_tokens": cost,
-            "features": r.features,
-            "sources": r.sources,
-            "reasons": r.reasons,
-            "symbols": [
-                {
-                    "name": p.symbol.qualified,
-                    "kind": p.symbol.kind,
-                    "start_line": p.symbol.start_line,
-                    "end_line": p.symbol.end_line,
-                    "signature": p.symbol.signature,
-                    "why": p.why,
-                }
-                for p in _kept_symbols(block, symbols)
-            ],
-        }
-        if detail == "content":
-            entry["content"] = block
-        selected.append(entry)
+        selected.append(
+            SelectedFile(
+                rel_path=r.path,
+                score=r.score,
+                estimated_tokens=cost,
+                features=r.features,
+                sources=tuple(r.sources),
+                reasons=tuple(r.reasons),
+                symbols=tuple(
+                    PlanSymbol(
+                        name=p.symbol.qualified,
+                        kind=p.symbol.kind,
+                        start_line=p.symbol.start_line,
+                        end_line=p.symbol.end_line,
+                        signature=p.symbol.signature,
+                        why=p.why,
+                    )
+                    for p in _kept_symbols(block, symbols)
+                ),
+                content=block if detail == "content" else None,
+            )
+        )
     return Assembly(selected, dropped, "".join(blocks), used)
 
 

@@ -6,17 +6,14 @@ Deterministic and local: regular expressions over the task text, no model.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from rtk_lsp.index.snapshot import KNOWN_EXTENSIONS
+from rtk_lsp.plan.result import Intent, IntentKind
 from rtk_lsp.text import STOPWORDS, TASK_VERBS, split_identifier, stem, word_terms
-
-KINDS = ("bugfix", "feature", "refactor", "test", "docs", "performance", "other")
 
 # Cue words per kind, matched on word boundaries against the lowercased task. Order of
 # KIND_CUES is the tie-break order: a task that is both a fix and a feature is a fix.
-KIND_CUES: dict[str, tuple[str, ...]] = {
+KIND_CUES: dict[IntentKind, tuple[str, ...]] = {
     "bugfix": (
         "fix",
         "fixes",
@@ -128,24 +125,6 @@ _ERROR = re.compile(
 _FILE_EXTS = frozenset(ext.lstrip(".") for ext in KNOWN_EXTENSIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class Intent:
-    kind: str
-    keywords: tuple[str, ...]  # stemmed terms that carry meaning, in task order
-    identifiers: tuple[str, ...]  # code names as written: snake_case, camelCase, dotted, backticked
-    paths: tuple[str, ...]  # mentioned paths and file names
-    errors: tuple[str, ...]  # error names and quoted messages
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "keywords": list(self.keywords),
-            "identifiers": list(self.identifiers),
-            "paths": list(self.paths),
-            "errors": list(self.errors),
-        }
-
-
 def _is_code_name(token: str) -> bool:
     """snake_case, camelCase, PascalCase with an inner capital, dotted or scoped names, calls."""
     bare = token.rstrip("()")
@@ -156,9 +135,10 @@ def _is_code_name(token: str) -> bool:
     return len(split_identifier(bare)) > 1 and not bare.isupper() and not bare.istitle()
 
 
-def classify(task: str) -> str:
+def classify(task: str) -> IntentKind:
     low = task.lower()
-    best, best_n = "other", 0
+    best: IntentKind = "other"
+    best_n = 0
     for kind, regex in _KIND_RE.items():
         n = len(regex.findall(low))
         if n > best_n:

@@ -15,9 +15,9 @@ from typing import Any
 
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.model import FileRecord, Symbol
+from rtk_lsp.paths import inside, relative
+from rtk_lsp.plan.budget import ReadSource
 from rtk_lsp.tokens import estimate_tokens
-
-ReadSource = Callable[[str], "str | None"]
 
 DEFAULT_EXPAND_BUDGET = 2000
 MAX_REFERENCE_FILES = 50
@@ -34,12 +34,13 @@ def rel_path_in(snapshot: Snapshot, path: str) -> str:
         raise LookupFailed("path: must be a non-empty file path")
     given = path.strip()
     if os.path.isabs(given):
-        rel = os.path.relpath(os.path.realpath(given), snapshot.root)
-        if rel == os.curdir or rel.startswith(os.pardir + os.sep) or rel == os.pardir:
+        real = os.path.realpath(given)
+        if real == snapshot.root or not inside(real, snapshot.root):
             raise LookupFailed(f"path: {given} is not inside the workspace {snapshot.root}")
+        rel = relative(real, snapshot.root)
     else:
-        rel = os.path.normpath(given)
-    rel = rel.replace(os.sep, "/").removeprefix("./")
+        rel = os.path.normpath(given).replace(os.sep, "/")
+    rel = rel.removeprefix("./")
     if rel in snapshot.files:
         return rel
     hints = _close(rel, snapshot.files, key=lambda p: p)

@@ -6,9 +6,7 @@ outside input is `read_source`, which the caller provides for `detail="content"`
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.plan import weights as W
@@ -16,11 +14,14 @@ from rtk_lsp.plan.budget import ReadSource, assemble
 from rtk_lsp.plan.intent import parse_intent
 from rtk_lsp.plan.rank import build_query, rank
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.plan.result import BudgetReport, ElapsedMs, Plan, PlanStats, RankedFile, plan_json
+
+__all__ = ["PIPELINE_VERSION", "Plan", "ReadSource", "plan", "plan_json"]
 
 PIPELINE_VERSION = "rtk-lsp/1"
 
 
-def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | None = None) -> dict[str, Any]:
+def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | None = None) -> Plan:
     t0 = time.perf_counter()
     intent = parse_intent(request.task)
     query = build_query(intent, request.task)
@@ -46,37 +47,32 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
         read_source,
     )
     t3 = time.perf_counter()
-    return {
-        "task": request.task,
-        "root": snapshot.root,
-        "pipeline_version": PIPELINE_VERSION,
-        "detail": request.detail,
-        "intent": intent.to_json(),
-        "selected": asm.selected,
-        "dropped": asm.dropped[: W.RANKED_LIMIT],
-        "ranked": [{"rel_path": r.path, "score": r.score} for r in ranked[: W.RANKED_LIMIT]],
-        "budget_report": {
-            "token_budget": request.budget,
-            "estimated_used": asm.used,
-            "candidates_total": candidates,
-            "candidates_selected": len(asm.selected),
-        },
-        "context": asm.context,
-        "stats": {
-            "files_indexed": len(snapshot.files),
-            "generation": snapshot.generation,
-            "history_head": snapshot.history.head,
-            "cache": dict(snapshot.cache),
-            "elapsed_ms": {
-                "intent": round((t1 - t0) * 1000, 2),
-                "rank": round((t2 - t1) * 1000, 2),
-                "budget": round((t3 - t2) * 1000, 2),
-                "total": round((t3 - t0) * 1000, 2),
-            },
-        },
-    }
-
-
-def plan_json(result: dict[str, Any]) -> str:
-    """The one serialisation of a plan, shared by the CLI and HTTP so their bytes agree."""
-    return json.dumps(result, indent=2, ensure_ascii=False)
+    return Plan(
+        task=request.task,
+        root=snapshot.root,
+        pipeline_version=PIPELINE_VERSION,
+        detail=request.detail,
+        intent=intent,
+        selected=tuple(asm.selected),
+        dropped=tuple(asm.dropped[: W.RANKED_LIMIT]),
+        ranked=tuple(RankedFile(r.path, r.score) for r in ranked[: W.RANKED_LIMIT]),
+        budget_report=BudgetReport(
+            token_budget=request.budget,
+            estimated_used=asm.used,
+            candidates_total=candidates,
+            candidates_selected=len(asm.selected),
+        ),
+        context=asm.context,
+        stats=PlanStats(
+            files_indexed=len(snapshot.files),
+            generation=snapshot.generation,
+            history_head=snapshot.history.head,
+            cache=dict(snapshot.cache),
+            elapsed_ms=ElapsedMs(
+                intent=round((t1 - t0) * 1000, 2),
+                rank=round((t2 - t1) * 1000, 2),
+                budget=round((t3 - t2) * 1000, 2),
+                total=round((t3 - t0) * 1000, 2),
+            ),
+        ),
+    )

@@ -24,7 +24,7 @@ from rtk_lsp.index.snapshot import (
 )
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.plan import weights as W
-from rtk_lsp.plan.intent import Intent
+from rtk_lsp.plan.result import Intent, Source
 from rtk_lsp.text import term_counts, word_terms
 
 
@@ -44,7 +44,7 @@ class Ranked:
     score: float
     features: dict[str, float]
     reasons: list[str]
-    sources: list[str]
+    sources: list[Source]
     matched: dict[str, str] = field(default_factory=dict)  # symbol qualified name -> why it matters
 
 
@@ -282,9 +282,9 @@ def _explain(
     history: History,
     cls: FileClass,
     lex: Mapping[str, float],
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[Source]]:
     reasons: list[str] = []
-    sources: list[str] = []
+    sources: list[Source] = []
     if path in matched:
         reasons.extend(list(matched[path].values())[:3])
         sources.append("symbol")

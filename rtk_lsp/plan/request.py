@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
+from rtk_lsp.plan.result import Detail
 from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
 
-DETAILS = ("paths", "symbols", "content")
+__all__ = [
+    "DETAILS",
+    "MAX_TASK_CHARS",
+    "PlanRequest",
+    "RequestError",
+    "parse_budget",
+    "parse_detail",
+    "parse_task",
+    "plan_request_from_json",
+]
+
+DETAILS: tuple[Detail, ...] = get_args(Detail)
 MAX_TASK_CHARS = 20_000
 
 
@@ -25,7 +37,7 @@ class RequestError(ValueError):
 class PlanRequest:
     task: str
     budget: int = DEFAULT_BUDGET
-    detail: str = "symbols"
+    detail: Detail = "symbols"
 
 
 def parse_task(value: Any, field: str = "task") -> str:
@@ -60,12 +72,13 @@ def parse_budget(value: Any, default: int, field: str = "budget", zero_means_def
     return budget
 
 
-def parse_detail(value: Any, field: str = "detail") -> str:
+def parse_detail(value: Any, field: str = "detail") -> Detail:
     if value is None:
         return "symbols"
-    if value not in DETAILS:
-        raise RequestError(field, f"must be one of {', '.join(DETAILS)}, got {value!r}")
-    return str(value)
+    for detail in DETAILS:
+        if value == detail:
+            return detail
+    raise RequestError(field, f"must be one of {', '.join(DETAILS)}, got {value!r}")
 
 
 def plan_request_from_json(

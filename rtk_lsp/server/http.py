@@ -50,8 +50,8 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
 )
 from rtk_lsp.paths import innermost, inside
-from rtk_lsp.plan.pipeline import plan_json
 from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
+from rtk_lsp.plan.result import Plan, plan_json
 from rtk_lsp.server.discovery import Announcement, new_token, project_top
 from rtk_lsp.settings import Settings
 
@@ -199,7 +199,7 @@ class Door:
         self.last_activity = asyncio.get_running_loop().time()
         self._pending: dict[tuple[str, PlanRequest], int] = {}
         self.limit = float(options.max_pending)  # adaptive: see _observe
-        self._encoded: OrderedDict[int, tuple[dict[str, Any], bytes]] = OrderedDict()
+        self._encoded: OrderedDict[int, tuple[Plan, bytes]] = OrderedDict()
         self._refreshing: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._token = options.token.encode() if options.token is not None else None
         self._mcp: McpEndpoint | None = None  # started by the first /mcp request
@@ -493,7 +493,7 @@ class Door:
             return HttpError(500, "index_failed", str(exc))
         return HttpError(500, "internal_error", str(exc))
 
-    def _encode(self, result: dict[str, Any]) -> bytes:
+    def _encode(self, result: Plan) -> bytes:
         # Shared and cached plans come back as the same object: serialise each once.
         key = id(result)
         hit = self._encoded.get(key)

@@ -48,6 +48,7 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
 )
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
+from rtk_lsp.plan.result import to_json
 from rtk_lsp.server.http import start_http
 from rtk_lsp.settings import Settings, settings_from_json
 
@@ -543,9 +544,11 @@ class RtkServer(LanguageServer):
             ) from exc
         folder = self._folder_param(raw)
         try:
-            return await engine.plan(folder, request, timeout=self.settings.plan_timeout)
+            result = await engine.plan(folder, request, timeout=self.settings.plan_timeout)
         except EngineError as exc:
             raise _rpc_error(exc) from exc
+        plan: dict[str, Any] = to_json(result)
+        return plan
 
     async def status(self, params: Any) -> dict[str, Any]:
         return self._engine().status()

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from gitrepo import GitRepo, held_git, make_billing_repo
+from jsonschema import Draft202012Validator
 from servers import (
     MODES,
     START_TIMEOUT,
@@ -51,7 +52,9 @@ def make_slow_tree(root: Path, files: int = 400, functions: int = 400) -> Path:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_endpoints(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path) -> None:
+async def test_endpoints(
+    http_door: ServeFactory, shop: GitRepo, plan_validator: Draft202012Validator, mode: str, tmp_path: Path
+) -> None:
     async with http_door(mode, shop.root) as door:
         health = await door.wait_ready()
         assert health["version"] and health["roots"] == [
@@ -68,6 +71,7 @@ async def test_endpoints(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_
         assert reply.headers["content-type"].startswith("application/json")
         assert "access-control-allow-origin" not in reply.headers
         result = reply.json()
+        plan_validator.validate(result)
         assert result["selected"][0]["rel_path"] == "billing/invoice.py"
         assert result["budget_report"]["token_budget"] == 4000  # 0 means the default
         assert result["root"] == str(door.root)
@@ -92,7 +96,12 @@ async def test_endpoints(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_cli_and_http_bytes_agree(
-    server_env: dict[str, str], http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path
+    server_env: dict[str, str],
+    http_door: ServeFactory,
+    shop: GitRepo,
+    plan_validator: Draft202012Validator,
+    mode: str,
+    tmp_path: Path,
 ) -> None:
     # Warm the store first, so that the server and the CLI both load the same snapshot from it
     # and `stats.cache` (hits/misses of the load) agrees too.
@@ -105,6 +114,7 @@ async def test_cli_and_http_bytes_agree(
         plan_args += ("--budget", "3000")
         local = await asyncio.to_thread(cli, server_env, *plan_args, "--no-server")
         assert local.returncode == 0, local.stderr
+        plan_validator.validate(json.loads(local.stdout))
         assert without_timings(over_http.body) == without_timings(local.stdout)
 
         before = (await door.call("GET", "/v1/status")).json()["folders"][0]["plans"]

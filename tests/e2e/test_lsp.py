@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from gitrepo import GitRepo, make_billing_repo
+from jsonschema import Draft202012Validator
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
 from pygls.protocol import default_converter
@@ -154,7 +155,9 @@ async def plan(client: LanguageClient, task: str, **extra: Any) -> dict[str, Any
 # ---- lifecycle ---------------------------------------------------------------------------------
 
 
-async def test_one_folder_progress_log_and_plan(shop: GitRepo, tmp_path: Path) -> None:
+async def test_one_folder_progress_log_and_plan(
+    shop: GitRepo, plan_validator: Draft202012Validator, tmp_path: Path
+) -> None:
     async with session(tmp_path, [shop.root]) as client:
         await wait_for(lambda: ended(client), what="the end of the index progress")
         [values] = client.progress_reports.values()
@@ -170,6 +173,7 @@ async def test_one_folder_progress_log_and_plan(shop: GitRepo, tmp_path: Path) -
         )
 
         result = await plan(client, "apply_discount rounds the wrong way for big invoices")
+        plan_validator.validate(result)
         assert top(result) == "billing/invoice.py"
         assert result["root"] == str(shop.root.resolve())
 

@@ -87,10 +87,10 @@ class Harness:
         self.workspaces[root] = ws
         return ws
 
-    def planner(self, snapshot: Any, request: PlanRequest, read_source: Any) -> dict[str, Any]:
+    def planner(self, snapshot: Any, request: PlanRequest, overlays: Mapping[str, str]) -> Any:
         self.plans.append((snapshot.generation, request))
         assert self.plan_gate.wait(10)
-        return {"task": request.task, "generation": snapshot.generation, "source": read_source("a.py")}
+        return {"task": request.task, "generation": snapshot.generation, "source": overlays.get("a.py")}
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gitrepo import GitRepo
@@ -15,13 +17,15 @@ from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.intent import parse_intent
 from rtk_lsp.plan.pipeline import plan
 from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
+from rtk_lsp.plan.result import Detail, Plan, to_json
+from rtk_lsp.planning import build_snapshot, plan_root, plan_snapshot
 from rtk_lsp.settings import Settings
 from rtk_lsp.tokens import estimate_tokens
 
 
 @pytest.fixture
 def snapshot(shop: GitRepo) -> Snapshot:
-    return Workspace(str(shop.root), Settings()).refresh()
+    return build_snapshot(str(shop.root), Settings())
 
 
 # ---- intent -----------------------------------------------------------------------------------
@@ -80,23 +84,23 @@ def test_weights_are_finite_positive_and_sum_to_one() -> None:
 
 def test_symbol_named_in_task_ranks_its_file_first(snapshot: Snapshot) -> None:
     r = plan(snapshot, PlanRequest("fix the discount rounding in InvoiceCalculator.apply_discount"))
-    top = r["selected"][0]
-    assert top["rel_path"] == "billing/invoice.py"
-    assert any("apply_discount" in reason for reason in top["reasons"])
-    assert top["features"]["symbol"] > 0
-    names = [s["name"] for s in top["symbols"]]
+    top = r.selected[0]
+    assert top.rel_path == "billing/invoice.py"
+    assert any("apply_discount" in reason for reason in top.reasons)
+    assert top.features["symbol"] > 0
+    names = [s.name for s in top.symbols]
     assert "InvoiceCalculator.apply_discount" in names
 
 
 def test_graph_signal_brings_in_what_the_match_calls(snapshot: Snapshot) -> None:
     r = plan(snapshot, PlanRequest("invoice total is wrong for InvoiceCalculator"))
-    by_path = {f["rel_path"]: f for f in r["selected"]}
+    by_path = {f.rel_path: f for f in r.selected}
     assert "billing/tax.py" in by_path
-    assert by_path["billing/tax.py"]["features"]["graph"] > 0
-    assert any("invoice.py" in reason for reason in by_path["billing/tax.py"]["reasons"])
+    assert by_path["billing/tax.py"].features["graph"] > 0
+    assert any("invoice.py" in reason for reason in by_path["billing/tax.py"].reasons)
 
 
-def test_cochange_and_churn_come_from_history(shop: GitRepo, tmp_path: Path) -> None:
+def test_cochange_and_churn_come_from_history(shop: GitRepo) -> None:
     for i in range(6):
         shop.commit(
             f"pricing tweak {i}",
@@ -105,15 +109,14 @@ def test_cochange_and_churn_come_from_history(shop: GitRepo, tmp_path: Path) -> 
                 "users/profile.py": (shop.root / "users/profile.py").read_text() + f"\n# {i}\n",
             },
         )
-    snap = Workspace(str(shop.root), Settings()).refresh()
-    r = plan(snap, PlanRequest("apply_discount rounding"))
-    feats = {f["rel_path"]: f for f in r["selected"]}
-    assert feats["users/profile.py"]["features"]["cochange"] > 0
-    assert any("changed with `billing/invoice.py`" in x for x in feats["users/profile.py"]["reasons"])
-    assert feats["billing/invoice.py"]["features"]["churn"] == 1.0
+    r = plan_root(str(shop.root), PlanRequest("apply_discount rounding"))
+    feats = {f.rel_path: f for f in r.selected}
+    assert feats["users/profile.py"].features["cochange"] > 0
+    assert any("changed with `billing/invoice.py`" in x for x in feats["users/profile.py"].reasons)
+    assert feats["billing/invoice.py"].features["churn"] == 1.0
 
 
-def test_tests_are_down_weighted_unless_the_task_is_about_tests(shop: GitRepo, tmp_path: Path) -> None:
+def test_tests_are_down_weighted_unless_the_task_is_about_tests(shop: GitRepo) -> None:
     shop.commit(
         "tests",
         {
@@ -121,13 +124,13 @@ def test_tests_are_down_weighted_unless_the_task_is_about_tests(shop: GitRepo, t
             "def test_apply_discount():\n    assert InvoiceCalculator([]).apply_discount(10) == 0\n"
         },
     )
-    snap = Workspace(str(shop.root), Settings()).refresh()
+    snap = build_snapshot(str(shop.root), Settings())
     fix = plan(snap, PlanRequest("apply_discount rounds wrong"))
-    assert fix["ranked"][0]["rel_path"] == "billing/invoice.py"
-    feats = {f["rel_path"]: f["features"] for f in fix["selected"]}
+    assert fix.ranked[0].rel_path == "billing/invoice.py"
+    feats = {f.rel_path: f.features for f in fix.selected}
     assert feats["tests/test_invoice.py"]["structure"] < 1
     test = plan(snap, PlanRequest("add tests for apply_discount"))
-    feats = {f["rel_path"]: f["features"] for f in test["selected"]}
+    feats = {f.rel_path: f.features for f in test.selected}
     assert feats["tests/test_invoice.py"]["structure"] == 1
 
 
@@ -136,41 +139,45 @@ def test_tests_are_down_weighted_unless_the_task_is_about_tests(shop: GitRepo, t
 
 @pytest.mark.parametrize("detail", ["paths", "symbols", "content"])
 @pytest.mark.parametrize("budget", [1, 30, 120, 400, 4000])
-def test_never_over_budget_and_counts_what_is_emitted(snapshot: Snapshot, detail: str, budget: int) -> None:
-    src = {p: Path(snapshot.root, p).read_text() for p in snapshot.files}
-    r = plan(snapshot, PlanRequest("InvoiceCalculator apply_discount tax", budget, detail), src.get)
-    br = r["budget_report"]
-    assert br["estimated_used"] <= budget
-    assert br["candidates_selected"] == len(r["selected"])
+def test_never_over_budget_and_counts_what_is_emitted(
+    snapshot: Snapshot, detail: Detail, budget: int
+) -> None:
+    r = plan_snapshot(snapshot, PlanRequest("InvoiceCalculator apply_discount tax", budget, detail))
+    br = r.budget_report
+    assert br.estimated_used <= budget
+    assert br.candidates_selected == len(r.selected)
     if detail != "paths":
         # the context is what is emitted, and it is what was counted
-        assert estimate_tokens(r["context"]) <= br["estimated_used"] + len(r["selected"]) + 1
-    assert sum(f["estimated_tokens"] for f in r["selected"]) <= br["estimated_used"]
+        assert estimate_tokens(r.context) <= br.estimated_used + len(r.selected) + 1
+    assert sum(f.estimated_tokens for f in r.selected) <= br.estimated_used
     if budget >= 400:
-        assert r["selected"]
+        assert r.selected
     if detail == "content" and budget >= 400:
-        assert "```" in r["selected"][0]["content"]
+        assert "```" in (r.selected[0].content or "")
+    assert all((f.content is not None) == (detail == "content") for f in r.selected)
 
 
 def test_dropped_files_say_why(snapshot: Snapshot) -> None:
     r = plan(snapshot, PlanRequest("InvoiceCalculator apply_discount tax profile strings", 80, "symbols"))
-    assert r["dropped"]
-    assert all(d["reason"] for d in r["dropped"])
-    assert {d["rel_path"] for d in r["dropped"]}.isdisjoint(f["rel_path"] for f in r["selected"])
+    assert r.dropped
+    assert all(d.reason for d in r.dropped)
+    assert {d.rel_path for d in r.dropped}.isdisjoint(f.rel_path for f in r.selected)
+
+
+def without_timings(result: Plan) -> dict[str, Any]:
+    data: dict[str, Any] = to_json(result)
+    data["stats"].pop("elapsed_ms")
+    return data
 
 
 def test_same_input_same_output(snapshot: Snapshot) -> None:
     req = PlanRequest("fix the tax rate for the US region", 500, "symbols")
     a, b = plan(snapshot, req), plan(snapshot, req)
-    for x in (a, b):
-        x["stats"].pop("elapsed_ms")
-    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert json.dumps(without_timings(a), sort_keys=True) == json.dumps(without_timings(b), sort_keys=True)
 
 
 def test_golden_plan_json(tmp_path: Path) -> None:
     """The full JSON of a plan on a fixed repository; regenerate with RTK_UPDATE_GOLDEN=1."""
-    import os
-
     repo = GitRepo(tmp_path / "golden")
     repo.commit(
         "start",
@@ -180,9 +187,10 @@ def test_golden_plan_json(tmp_path: Path) -> None:
             "docs/notes.md": "# Notes\nThe cart adds items.\n",
         },
     )
-    snap = Workspace(str(repo.root), Settings(), use_store=False).refresh()
-    result = plan(snap, PlanRequest("Cart.add_item charges the wrong unit price", 600))
-    result["stats"].pop("elapsed_ms")
+    snap = build_snapshot(str(repo.root), Settings(), use_store=False)
+    result = without_timings(
+        plan_snapshot(snap, PlanRequest("Cart.add_item charges the wrong unit price", 600))
+    )
     result["root"] = "<root>"
     result["stats"]["history_head"] = "<head>"
     golden = Path(__file__).parents[1] / "golden" / "plan_cart.json"

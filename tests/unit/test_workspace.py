@@ -11,8 +11,9 @@ import pytest
 from gitrepo import GitRepo
 
 from rtk_lsp.index.snapshot import Snapshot
-from rtk_lsp.index.store import Store, db_path_for
+from rtk_lsp.index.store import Store
 from rtk_lsp.index.workspace import Workspace
+from rtk_lsp.paths import db_path_for
 from rtk_lsp.settings import Settings
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import mcp_types as types
 from mcp.server.mcpserver.exceptions import ToolError
 
-from rtk_lsp.engine import Engine, FolderState, path_of
+from rtk_lsp.engine import Engine, FolderState
+from rtk_lsp.paths import path_of
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.server.discovery import project_top, too_broad
 from rtk_lsp.server.mcp.tools import build_server

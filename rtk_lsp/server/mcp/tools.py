@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -32,9 +32,12 @@ from typing_extensions import TypedDict
 from rtk_lsp import __version__
 from rtk_lsp.engine import Engine, EngineError, FolderState, IndexNotReady
 from rtk_lsp.plan import lookup
-from rtk_lsp.plan.pipeline import plan_json
+from rtk_lsp.plan.pipeline import ReadSource
 from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, parse_task
+from rtk_lsp.plan.result import to_json
 from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
+
+T = TypeVar("T")
 
 PROGRESS_TICK = 0.5  # seconds between progress notifications while a call waits for a first index
 PLAN_SCHEMA_FILE = "plan-context.schema.json"
@@ -122,76 +125,10 @@ class StatusResult(TypedDict):
 
 
 def plan_schema() -> dict[str, Any]:
-    """The plan object's JSON Schema, as shipped in the package (the fields every door returns)."""
+    """The plan object's JSON Schema, as the package ships it (generated from rtk_lsp/plan/result.py)."""
     shipped = resources.files("rtk_lsp").joinpath("schema", PLAN_SCHEMA_FILE)
-    if shipped.is_file():
-        schema: dict[str, Any] = json.loads(shipped.read_text(encoding="utf-8"))
-        return schema
-    return _PLAN_FIELDS
-
-
-def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    required = [k for k in properties if k not in optional]
-    return {"type": "object", "required": required, "properties": properties}
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
-
-
-_STR, _NUM, _INT = {"type": "string"}, {"type": "number"}, {"type": "integer", "minimum": 0}
-# The fields every door returns, for as long as the package ships no schema file of its own.
-_PLAN_FIELDS: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "rtk-lsp plan",
-    **_object(
-        {
-            "task": _STR,
-            "root": _STR,
-            "pipeline_version": _STR,
-            "detail": {"enum": ["paths", "symbols", "content"]},
-            "intent": _object(
-                {"kind": _STR, **{k: _array(_STR) for k in ("keywords", "identifiers", "paths", "errors")}}
-            ),
-            "selected": _array(
-                _object(
-                    {
-                        "rel_path": _STR,
-                        "score": _NUM,
-                        "estimated_tokens": _INT,
-                        "features": {"type": "object", "additionalProperties": _NUM},
-                        "sources": _array(_STR),
-                        "reasons": _array(_STR),
-                        "symbols": _array(
-                            _object(
-                                {
-                                    "name": _STR,
-                                    "kind": _STR,
-                                    "start_line": _INT,
-                                    "end_line": _INT,
-                                    "signature": _STR,
-                                    "why": _STR,
-                                }
-                            )
-                        ),
-                        "content": _STR,
-                    },
-                    optional=("content",),
-                )
-            ),
-            "dropped": _array(_object({"rel_path": _STR, "score": _NUM, "reason": _STR})),
-            "ranked": _array(_object({"rel_path": _STR, "score": _NUM})),
-            "budget_report": _object(
-                {
-                    k: _INT
-                    for k in ("token_budget", "estimated_used", "candidates_total", "candidates_selected")
-                }
-            ),
-            "context": _STR,
-            "stats": {"type": "object"},
-        }
-    ),
-}
+    schema: dict[str, Any] = json.loads(shipped.read_text(encoding="utf-8"))
+    return schema
 
 
 # ---- the tools ------------------------------------------------------------------------------------
@@ -252,8 +189,8 @@ class Tools:
         with self.backend.admit(folder, request):
             waited = await self._wait_for_index(folder, ctx)
             result = await self._engine_call(self.backend.engine.plan(folder, request, timeout=0), waited)
-        # The same bytes as HTTP and the CLI: one serialisation of the plan.
-        plan: dict[str, Any] = json.loads(plan_json(result))
+        # The same object as HTTP and the CLI: one serialisation of the plan.
+        plan: dict[str, Any] = to_json(result)
         text = plan["context"] if plan["selected"] else _nothing_selected(plan)
         return CallToolResult(content=[TextContent(text=text)], structured_content=plan)
 
@@ -280,7 +217,7 @@ class Tools:
         ] = lookup.DEFAULT_EXPAND_BUDGET,
         root: Root = None,
     ) -> Annotated[CallToolResult, ExpandResult]:
-        def run(snapshot: Any, read: lookup.ReadSource) -> dict[str, Any]:
+        def run(snapshot: Any, read: ReadSource) -> dict[str, Any]:
             return lookup.expand(snapshot, read, path, symbols or (), start_line, end_line, budget)
 
         result = await self._query(ctx, root, run)
@@ -321,7 +258,7 @@ class Tools:
     # ---- plumbing -------------------------------------------------------------------------------
 
     async def _query(
-        self, ctx: Context, root: str | None, fn: Callable[[Any, lookup.ReadSource], dict[str, Any]]
+        self, ctx: Context, root: str | None, fn: Callable[[Any, ReadSource], dict[str, Any]]
     ) -> dict[str, Any]:
         folder = await self.backend.folder(root)
         waited = await self._wait_for_index(folder, ctx)
@@ -330,7 +267,7 @@ class Tools:
         except lookup.LookupFailed as exc:
             raise ToolError(str(exc)) from None
 
-    async def _engine_call(self, call: Awaitable[dict[str, Any]], waited: float) -> dict[str, Any]:
+    async def _engine_call(self, call: Awaitable[T], waited: float) -> T:
         try:
             return await call
         except IndexNotReady as exc:
