@@ -26,13 +26,28 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from rtk_lsp import __version__
+from rtk_lsp.changes import ChangeTracker
 from rtk_lsp.index.workspace import Workspace
-from rtk_lsp.paths import git_change, path_of, relative, resolve_dirs, roots_holding
+from rtk_lsp.paths import path_of, resolve_dirs, roots_holding
 from rtk_lsp.plan.pipeline import ReadSource
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.plan.result import Plan
 from rtk_lsp.planning import plan_snapshot, source_reader
 from rtk_lsp.settings import Settings
+from rtk_lsp.tasks import BackgroundTasks, describe
+
+__all__ = [
+    "Engine",
+    "EngineClosed",
+    "EngineError",
+    "FolderState",
+    "IndexFailed",
+    "IndexNotReady",
+    "PlanCache",
+    "Planner",
+    "UnknownWorkspace",
+    "WorkspaceLike",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +130,7 @@ class FolderState:
     uri: str
     workspace: WorkspaceLike | None
     ready: asyncio.Future[None]  # done once the first index finished, well or not
+    changes: ChangeTracker
     state: str = "indexing"  # "indexing" | "ready" | "failed"
     phase: str = ""
     done: int = 0
@@ -123,18 +139,9 @@ class FolderState:
     started: float = field(default_factory=time.monotonic)
     index_ms: float | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh at a time, in order
-    pending: set[str] = field(default_factory=set)  # changed root-relative paths not yet refreshed
-    scan_needed: bool = False  # a directory changed: only a scan finds what is in it
-    head_dirty: bool = False
-    overlays: dict[str, str] = field(default_factory=dict)  # unsaved editor text by relative path
-    overlay_changes: dict[str, str | None] = field(default_factory=dict)  # not yet given to the workspace
-    overlay_timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
-    flush_timer: asyncio.TimerHandle | None = None
     index_task: asyncio.Task[None] | None = None
     running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
-    results: OrderedDict[tuple[int, PlanRequest], Plan] = field(default_factory=OrderedDict)
-    hits: int = 0  # plans answered from the cache or from an identical plan in flight
-    misses: int = 0
+    plans: PlanCache = field(default_factory=lambda: PlanCache())
     refreshes: int = 0
     removed: bool = False
     refreshing: bool = False  # an explicit refresh() runs: plans read the current snapshot meanwhile
@@ -151,45 +158,60 @@ class FolderState:
         return self.phase
 
 
+class PlanCache:
+    """One folder's plans: the last few answers on its current snapshot, and those in flight.
+
+    Identical requests on one snapshot share one computation; the answers are read-only.
+    """
+
+    def __init__(self) -> None:
+        self._generation: int | None = None  # of the folder's current snapshot
+        self._answers: OrderedDict[tuple[int, PlanRequest], Plan] = OrderedDict()
+        self._running: dict[tuple[int, PlanRequest], asyncio.Future[Plan]] = {}
+        self.hits = 0  # answered from the cache or from an identical plan in flight
+        self.misses = 0
+
+    async def answer(
+        self, generation: int, request: PlanRequest, compute: Callable[[], asyncio.Future[Plan]]
+    ) -> Plan:
+        key = (generation, request)
+        cached = self._answers.get(key)
+        if cached is not None:
+            self.hits += 1
+            self._answers.move_to_end(key)
+            return cached
+        shared = self._running.get(key)
+        if shared is None:
+            self.misses += 1
+            shared = compute()
+            self._running[key] = shared
+            shared.add_done_callback(lambda fut: self._done(key, fut))
+        else:
+            self.hits += 1
+        # shield: one client cancelling its request must not cancel the others' shared plan
+        return await asyncio.shield(shared)
+
+    def _done(self, key: tuple[int, PlanRequest], fut: asyncio.Future[Plan]) -> None:
+        self._running.pop(key, None)
+        if fut.cancelled() or fut.exception() is not None:
+            if not fut.cancelled():
+                fut.exception()  # mark retrieved: every waiter may have gone away
+            return
+        if key[0] != self._generation:
+            return  # computed on a snapshot a refresh has replaced since
+        self._answers[key] = fut.result()
+        while len(self._answers) > RESULT_CACHE:
+            self._answers.popitem(last=False)
+
+    def renew(self, generation: int) -> None:
+        """A refresh made the snapshot of `generation`: the answers kept are stale (those in flight
+        still finish for their waiters)."""
+        self._generation = generation
+        self._answers.clear()
+
+
 def _root(folder: FolderState) -> str:
     return folder.root
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-class BackgroundTasks:
-    """Fire-and-forget tasks: kept referenced (asyncio holds only weak ones), logged when they
-    fail, cancelled together on shutdown. The engine and the LSP server each keep one."""
-
-    def __init__(self, expected: tuple[type[BaseException], ...] = ()) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._expected = expected  # failures that are part of normal shutdown, not worth a log
-
-    def spawn(
-        self, coro: Awaitable[Any], name: str, loop: asyncio.AbstractEventLoop | None = None
-    ) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro, loop=loop)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None and not isinstance(exc, self._expected):
-            logger.error("background task %s failed: %s", task.get_name(), _describe(exc), exc_info=exc)
-
-    def cancel_all(self) -> list[asyncio.Task[Any]]:
-        """Cancel what is still running; returns those tasks so the caller may await them."""
-        pending = [t for t in self._tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        return pending
 
 
 class Engine:
@@ -213,7 +235,6 @@ class Engine:
         self._overlay_delay = overlay_delay
         self._folders: dict[str, FolderState] = {}
         self._background = BackgroundTasks(expected=(EngineClosed,))
-        self._inflight: dict[tuple[str, int, PlanRequest], asyncio.Future[Plan]] = {}
         self._listeners: list[Listener] = []
         self._close_hooks: list[CloseHook] = []
         self._http_url: str | None = None
@@ -261,7 +282,7 @@ class Engine:
             folder.workspace.update_settings(settings)
             if reindex:
                 # Only a scan drops files a new exclude pattern or size cap now rules out.
-                folder.scan_needed = True
+                folder.changes.rescan()
                 await self._flush_locked(folder)
 
     # ---- folders ------------------------------------------------------------------------------
@@ -282,10 +303,21 @@ class Engine:
         try:
             workspace = self._workspace_factory(real, self._settings)
         except Exception as exc:
-            error = _describe(exc)
+            error = describe(exc)
             logger.error("cannot open workspace %s: %s", real, error)
+        changes = ChangeTracker(
+            real,
+            loop,
+            lambda: self._refresh_due(real),
+            coalesce_delay=self._coalesce_delay,
+            overlay_delay=self._overlay_delay,
+        )
         folder = FolderState(
-            root=real, uri=uri or Path(real).as_uri(), workspace=workspace, ready=loop.create_future()
+            root=real,
+            uri=uri or Path(real).as_uri(),
+            workspace=workspace,
+            ready=loop.create_future(),
+            changes=changes,
         )
         self._folders[real] = folder
         if workspace is None:
@@ -306,7 +338,7 @@ class Engine:
             return None
         del self._folders[folder.root]
         folder.removed = True
-        self._cancel_timers(folder)
+        folder.changes.close()
         if not folder.ready.done():
             folder.ready.set_result(None)  # wakes waiting plans, which then see `removed`
         self._emit(folder, "removed")
@@ -386,7 +418,7 @@ class Engine:
         For read-only look-ups beside plans (the MCP server's expand and find_symbol).
         """
         state, snapshot = await self.current(folder, timeout)
-        read = source_reader(state.root, self._settings.max_file_size, state.overlays)
+        read = source_reader(state.root, self._settings.max_file_size, state.changes.overlays)
         running = self._submit(fn, snapshot, read)
         result: T = await asyncio.wrap_future(running, loop=self._get_loop())
         return result
@@ -401,41 +433,13 @@ class Engine:
         the result as read-only.
         """
         state, snapshot = await self.current(folder, timeout)
-        generation = snapshot.generation
-        cached = state.results.get((generation, request))
-        if cached is not None:
-            state.hits += 1
-            state.results.move_to_end((generation, request))
-            return cached
-        key = (state.root, generation, request)
-        shared = self._inflight.get(key)
-        if shared is None:
-            state.misses += 1
-            shared = asyncio.wrap_future(
-                self._submit(self._planner, snapshot, request, dict(state.overlays)),
-                loop=self._get_loop(),
-            )
-            self._inflight[key] = shared
-            shared.add_done_callback(lambda fut: self._plan_done(state, key, fut))
-        else:
-            state.hits += 1
-        # shield: one client cancelling its request must not cancel the others' shared plan
-        return await asyncio.shield(shared)
+        overlays = dict(state.changes.overlays)
 
-    def _plan_done(
-        self, folder: FolderState, key: tuple[str, int, PlanRequest], fut: asyncio.Future[Plan]
-    ) -> None:
-        self._inflight.pop(key, None)
-        if fut.cancelled() or fut.exception() is not None:
-            if not fut.cancelled():
-                fut.exception()  # mark retrieved: every waiter may have gone away
-            return
-        current = folder.workspace.snapshot if folder.workspace is not None else None
-        if current is None or current.generation != key[1]:
-            return
-        folder.results[(key[1], key[2])] = fut.result()
-        while len(folder.results) > RESULT_CACHE:
-            folder.results.popitem(last=False)
+        def compute() -> asyncio.Future[Plan]:
+            job = self._submit(self._planner, snapshot, request, overlays)
+            return asyncio.wrap_future(job, loop=self._get_loop())
+
+        return await state.plans.answer(snapshot.generation, request, compute)
 
     def _plan_snapshot(self, snapshot: Any, request: PlanRequest, overlays: Mapping[str, str]) -> Plan:
         return plan_snapshot(snapshot, request, max_file_size=self._settings.max_file_size, overlays=overlays)
@@ -448,11 +452,10 @@ class Engine:
         state = self.resolve(folder)
         if state.workspace is None:
             return self.folder_status(state)
-        self._promote_overlays(state)
+        state.changes.promote_overlays()
         async with state.lock:
             if not state.removed:
-                state.pending.clear()
-                state.scan_needed = state.head_dirty = False
+                state.changes.take()  # a full scan covers every change noted so far
                 state.refreshing = True
                 try:
                     await self._run_refresh(state, None, full)
@@ -464,7 +467,7 @@ class Engine:
 
     async def catch_up(self, folder: FolderState) -> None:
         """Apply unsaved edits, pending file events and a moved HEAD before reading the snapshot."""
-        self._promote_overlays(folder)
+        folder.changes.promote_overlays()
         async with folder.lock:
             await self._flush_locked(folder)
 
@@ -477,23 +480,7 @@ class Engine:
             if path is None:
                 continue
             for folder in self._containing(path):
-                if self._note_change(folder, resolve_dirs(path)):
-                    self._schedule_flush(folder, self._coalesce_delay)
-
-    def _note_change(self, folder: FolderState, path: str) -> bool:
-        rel = relative(path, folder.root)
-        if rel == ".":
-            folder.scan_needed = True
-            return True
-        git = git_change(rel.split("/"))
-        if git != "outside":
-            folder.head_dirty = folder.head_dirty or git == "head"
-            return git == "head"
-        if os.path.isdir(path):
-            folder.scan_needed = True
-        else:
-            folder.pending.add(rel)
-        return True
+                folder.changes.file_changed(resolve_dirs(path))
 
     def set_overlay(self, path_or_uri: str, text: str | None) -> None:
         """Unsaved editor text for a file (None drops it); re-indexed after a short quiet period."""
@@ -504,49 +491,11 @@ class Engine:
             return
         real = resolve_dirs(path)
         for folder in self._containing(real):
-            rel = relative(real, folder.root)
-            if text is None:
-                if rel not in folder.overlays:
-                    continue
-                del folder.overlays[rel]
-            else:
-                if folder.overlays.get(rel) == text:
-                    continue
-                if rel not in folder.overlays and _same_as_disk(real, text):
-                    continue  # a freshly opened, unmodified file: the index already has it
-                folder.overlays[rel] = text
-            folder.overlay_changes[rel] = text
-            timer = folder.overlay_timers.pop(rel, None)
-            if timer is not None:
-                timer.cancel()
-            folder.overlay_timers[rel] = self._get_loop().call_later(
-                self._overlay_delay, self._overlay_due, folder, rel
-            )
+            folder.changes.set_overlay(real, text)
 
-    def _overlay_due(self, folder: FolderState, rel: str) -> None:
-        folder.overlay_timers.pop(rel, None)
-        if not folder.removed:
-            folder.pending.add(rel)
-            self._schedule_flush(folder, 0)
-
-    def _promote_overlays(self, folder: FolderState) -> None:
-        for rel, timer in folder.overlay_timers.items():
-            timer.cancel()
-            folder.pending.add(rel)
-        folder.overlay_timers.clear()
-
-    def _schedule_flush(self, folder: FolderState, delay: float) -> None:
-        # A window from the first event, not a sliding debounce: a steady stream of events
-        # (a build writing files) must not postpone the refresh forever.
-        if folder.flush_timer is not None:
-            if delay > 0:
-                return
-            folder.flush_timer.cancel()
-        folder.flush_timer = self._get_loop().call_later(delay, self._flush_due, folder)
-
-    def _flush_due(self, folder: FolderState) -> None:
-        folder.flush_timer = None
-        if not folder.removed and not self._closing:
+    def _refresh_due(self, root: str) -> None:
+        folder = self._folders.get(root)
+        if folder is not None and not self._closing:
             self._run_task(self._flush(folder), f"refresh {folder.root}")
 
     async def _flush(self, folder: FolderState) -> None:
@@ -559,10 +508,8 @@ class Engine:
         workspace = folder.workspace
         if workspace is None or folder.removed:
             return
-        paths, folder.pending = folder.pending, set()
-        scan, head = folder.scan_needed, folder.head_dirty
-        folder.scan_needed = folder.head_dirty = False
-        if not (paths or scan or head or folder.overlay_changes):
+        paths, scan, head = folder.changes.take()
+        if not (paths or scan or head or folder.changes.overlay_changes):
             try:
                 moved = workspace.snapshot is not None and workspace.head_changed()
             except Exception as exc:  # the check is an optimisation: never let it fail a plan
@@ -588,7 +535,7 @@ class Engine:
         """One refresh in a worker; the caller holds `folder.lock`. Failures leave the folder "failed"."""
         workspace = folder.workspace
         assert workspace is not None
-        changes, folder.overlay_changes = folder.overlay_changes, {}
+        changes = folder.changes.take_overlay_changes()
         first = workspace.snapshot is None
         progress = self._progress_callback(folder)
 
@@ -607,7 +554,7 @@ class Engine:
         outcome = _watched(running)
         try:
             # shield: a cancelled caller must not drop a queued job that already took the overlays
-            await asyncio.shield(outcome)
+            snapshot = await asyncio.shield(outcome)
         except asyncio.CancelledError:
             raise
         except EngineClosed:
@@ -616,7 +563,7 @@ class Engine:
             self._fail(folder, exc)
             return False
         folder.refreshes += 1
-        folder.results.clear()
+        folder.plans.renew(snapshot.generation)
         was = folder.state
         folder.state, folder.error = "ready", None
         if first:
@@ -653,7 +600,7 @@ class Engine:
         self._emit(folder, "progress")
 
     def _fail(self, folder: FolderState, exc: BaseException) -> None:
-        message = _describe(exc)
+        message = describe(exc)
         if message != folder.error:  # once per distinct error: a broken folder retries often
             logger.error("refreshing %s failed: %s", folder.root, message, exc_info=exc)
         folder.state, folder.error = "failed", message
@@ -675,7 +622,7 @@ class Engine:
             try:
                 entry.update(snapshot.summary())
             except Exception as exc:
-                entry["summary_error"] = _describe(exc)
+                entry["summary_error"] = describe(exc)
         entry.update(
             uri=folder.uri,
             root=folder.root,
@@ -684,9 +631,9 @@ class Engine:
             error=folder.error,
             index_ms=None if folder.index_ms is None else round(folder.index_ms, 1),
             refreshes=folder.refreshes,
-            pending=len(folder.pending) + len(folder.overlay_timers),
-            overlays=len(folder.overlays),
-            plans={"hits": folder.hits, "misses": folder.misses},
+            pending=folder.changes.waiting(),
+            overlays=len(folder.changes.overlays),
+            plans={"hits": folder.plans.hits, "misses": folder.plans.misses},
         )
         return entry
 
@@ -701,9 +648,9 @@ class Engine:
             try:
                 await asyncio.wait_for(hook(), CLOSE_GRACE)
             except Exception as exc:
-                logger.warning("close hook failed: %s", _describe(exc))
+                logger.warning("close hook failed: %s", describe(exc))
         for folder in self._folders.values():
-            self._cancel_timers(folder)
+            folder.changes.close()
         await asyncio.gather(*self._background.cancel_all(), return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         # A refresh already in a worker cannot be interrupted; it stops at its next progress
@@ -753,15 +700,7 @@ class Engine:
             # Its own thread: close() waits for the workspace lock, which a stuck refresh may hold.
             await asyncio.wait_for(asyncio.to_thread(workspace.close), CLOSE_GRACE)
         except Exception as exc:
-            logger.warning("closing %s failed: %s", folder.root, _describe(exc))
-
-    def _cancel_timers(self, folder: FolderState) -> None:
-        for timer in folder.overlay_timers.values():
-            timer.cancel()
-        folder.overlay_timers.clear()
-        if folder.flush_timer is not None:
-            folder.flush_timer.cancel()
-            folder.flush_timer = None
+            logger.warning("closing %s failed: %s", folder.root, describe(exc))
 
     # ---- plumbing -----------------------------------------------------------------------------
 
@@ -804,23 +743,12 @@ def _watched(running: concurrent.futures.Future[Any]) -> asyncio.Future[Any]:
     return outcome
 
 
-def _same_as_disk(path: str, text: str) -> bool:
-    data = text.encode("utf-8", errors="surrogateescape")
-    try:
-        if os.path.getsize(path) != len(data):
-            return False
-        with open(path, "rb") as f:
-            return f.read() == data
-    except OSError:
-        return False
-
-
 def _close_with_timeout(workspace: WorkspaceLike, timeout: float) -> None:
     def run() -> None:
         try:
             workspace.close()
         except Exception as exc:
-            logger.warning("closing %s failed: %s", workspace.root, _describe(exc))
+            logger.warning("closing %s failed: %s", workspace.root, describe(exc))
 
     thread = threading.Thread(target=run, name="rtk-close", daemon=True)
     thread.start()

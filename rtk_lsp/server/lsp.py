@@ -40,7 +40,6 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from rtk_lsp import __version__
 from rtk_lsp.engine import (
-    BackgroundTasks,
     Engine,
     EngineError,
     FolderState,
@@ -51,6 +50,7 @@ from rtk_lsp.plan.request import RequestError, plan_request_from_json
 from rtk_lsp.plan.result import to_json
 from rtk_lsp.server.http import start_http
 from rtk_lsp.settings import Settings, settings_from_json
+from rtk_lsp.tasks import BackgroundTasks
 
 # Not __name__: under `python -m` that is "__main__", outside the "rtk_lsp" logger tree.
 logger = logging.getLogger("rtk_lsp.server.lsp")

@@ -160,7 +160,7 @@ async def test_identical_concurrent_plans_share_one_computation(harness: Any, tm
     assert same[0].cancelled()
     assert sorted(r.task for _, r in h.plans) == ["other", "same"]
     assert results[0] is results[1]
-    assert folder.misses == 3 and folder.hits == 2
+    assert folder.plans.misses == 3 and folder.plans.hits == 2
     # the same request on the same snapshot is then answered from the cache
     again = await engine.plan(folder, PlanRequest("same", 100))
     assert again is results[0] and len(h.plans) == 2
@@ -207,7 +207,7 @@ async def test_overlays_are_debounced_and_caught_up_before_a_plan(harness: Any, 
     ws = h.workspaces[folder.root]
     uri = (tmp_path / "a.py").as_uri()
     engine.set_overlay(uri, "on disk\n")  # an unmodified file just opened: nothing to do
-    assert folder.overlays == {}
+    assert folder.changes.overlays == {}
     for text in ("v1", "v2", "v3"):
         engine.set_overlay(uri, text)
         await asyncio.sleep(0.02)
