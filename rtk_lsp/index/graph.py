@@ -75,12 +75,6 @@ class Graph:
             self._neighbour_cache[path] = cached
         return cached
 
-    def callers(self, name: str, def_path: str) -> list[str]:
-        """Files that reference `name` and resolve it to `def_path`."""
-        return sorted(
-            f for f in self.refs.get(name, {}) if def_path in self.calls_out.get(f, {}) and f != def_path
-        )
-
     # ---- construction -------------------------------------------------------------------------
 
     @classmethod
@@ -130,65 +124,16 @@ class Graph:
         """
         if not changed:
             return self
-        defs = dict(self.defs)
-        refs = dict(self.refs)
-        touched_names: set[str] = set()
-        copied: set[str] = set()
-
-        def ref_map(name: str) -> dict[str, int]:
-            if name not in copied:
-                refs[name] = dict(refs.get(name, {}))
-                copied.add(name)
-            return refs[name]  # type: ignore[return-value]
-
-        for path in changed:
-            before, after = old.get(path), new.get(path)
-            old_defs = {s.name for s in before.facts.symbols} if before else set()
-            new_defs = {s.name for s in after.facts.symbols} if after else set()
-            for name in old_defs - new_defs:
-                remaining = defs[name] - {path}
-                if remaining:
-                    defs[name] = remaining
-                else:
-                    del defs[name]
-                touched_names.add(name)
-            for name in new_defs - old_defs:
-                defs[name] = defs.get(name, frozenset()) | {path}
-                touched_names.add(name)
-            # only names whose count changed: a comment edit to a big file touches none
-            old_refs = before.facts.refs if before else {}
-            new_refs = after.facts.refs if after else {}
-            for name in old_refs:
-                if name not in new_refs:
-                    m = ref_map(name)
-                    m.pop(path, None)
-                    if not m:
-                        del refs[name]
-                        copied.discard(name)
-            for name, n in new_refs.items():
-                if old_refs.get(name) != n:
-                    ref_map(name)[path] = n
-
-        imports_out = dict(self.imports_out)
+        defs, refs, touched_names = _patch_names(self.defs, self.refs, old, new, changed)
         gone = changed - new.keys()
-        for path in gone:
-            imports_out.pop(path, None)
         # A new or deleted file, or a changed package (a namespace, composer.json's PSR-4 map),
         # can change how any import resolves; re-resolving all is cheap.
         files_changed = old.keys() != new.keys() or any(
             p in old and p in new and old[p].facts.package != new[p].facts.package for p in changed
         )
-        to_resolve = new.keys() if files_changed else changed & new.keys()
-        import_dirty: set[str] = set()
         resolver = self.resolver_for(new, go_module, same_files=not files_changed)
-        for path, targets in _resolve_all(resolver, new, to_resolve, defs, keep_empty=True).items():
-            if imports_out.get(path, ()) != targets:
-                import_dirty.add(path)
-            if targets:
-                imports_out[path] = targets
-            else:
-                imports_out.pop(path, None)
-
+        to_resolve = new.keys() if files_changed else changed & new.keys()
+        imports_out, import_dirty = _patch_imports(self.imports_out, resolver, new, to_resolve, gone, defs)
         # Files whose call edges may differ: changed ones, new importers, users of re-defined names.
         redo = (changed & new.keys()) | import_dirty
         for name in touched_names:
@@ -203,12 +148,83 @@ class Graph:
                 calls_out[path] = edges
             else:
                 calls_out.pop(path, None)
-
         imports_in = _patch_reverse_sets(self.imports_in, self.imports_out, imports_out, gone | import_dirty)
         calls_in = _patch_reverse_weights(self.calls_in, self.calls_out, calls_out, gone | redo)
         return Graph(
             defs, refs, imports_out, calls_out, imports_in, calls_in, _resolver=[(go_module, resolver)]
         )
+
+
+def _patch_names(
+    defs_before: Mapping[str, frozenset[str]],
+    refs_before: Mapping[str, Mapping[str, int]],
+    old: Mapping[str, FileRecord],
+    new: Mapping[str, FileRecord],
+    changed: set[str],
+) -> tuple[dict[str, frozenset[str]], dict[str, Mapping[str, int]], set[str]]:
+    """Definitions and references by name after `changed`, and the names defined or undefined."""
+    defs = dict(defs_before)
+    refs: dict[str, Mapping[str, int]] = dict(refs_before)
+    touched_names: set[str] = set()
+    copied: set[str] = set()
+
+    def ref_map(name: str) -> dict[str, int]:
+        if name not in copied:
+            refs[name] = dict(refs.get(name, {}))
+            copied.add(name)
+        return refs[name]  # type: ignore[return-value]
+
+    for path in changed:
+        before, after = old.get(path), new.get(path)
+        old_defs = {s.name for s in before.facts.symbols} if before else set()
+        new_defs = {s.name for s in after.facts.symbols} if after else set()
+        for name in old_defs - new_defs:
+            remaining = defs[name] - {path}
+            if remaining:
+                defs[name] = remaining
+            else:
+                del defs[name]
+            touched_names.add(name)
+        for name in new_defs - old_defs:
+            defs[name] = defs.get(name, frozenset()) | {path}
+            touched_names.add(name)
+        # only names whose count changed: a comment edit to a big file touches none
+        old_refs = before.facts.refs if before else {}
+        new_refs = after.facts.refs if after else {}
+        for name in old_refs:
+            if name not in new_refs:
+                m = ref_map(name)
+                m.pop(path, None)
+                if not m:
+                    del refs[name]
+                    copied.discard(name)
+        for name, n in new_refs.items():
+            if old_refs.get(name) != n:
+                ref_map(name)[path] = n
+    return defs, refs, touched_names
+
+
+def _patch_imports(
+    before: Mapping[str, tuple[str, ...]],
+    resolver: ImportResolver,
+    new: Mapping[str, FileRecord],
+    to_resolve: Iterable[str],
+    gone: set[str],
+    defs: Mapping[str, frozenset[str]],
+) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """Resolved imports after re-resolving `to_resolve`, and the files whose imports differ."""
+    imports_out = dict(before)
+    for path in gone:
+        imports_out.pop(path, None)
+    dirty: set[str] = set()
+    for path, targets in _resolve_all(resolver, new, to_resolve, defs, keep_empty=True).items():
+        if imports_out.get(path, ()) != targets:
+            dirty.add(path)
+        if targets:
+            imports_out[path] = targets
+        else:
+            imports_out.pop(path, None)
+    return imports_out, dirty
 
 
 def _resolver(records: Mapping[str, FileRecord], go_module: str) -> ImportResolver:

@@ -111,6 +111,37 @@ def _go_module(root: str) -> str:
     return ""
 
 
+@dataclasses.dataclass
+class _Run:
+    """One refresh on its way from the previous snapshot to the next, phase by phase."""
+
+    prev: Snapshot | None
+    progress: ProgressFn
+    overlays: dict[str, str]  # unsaved editor text by relative path
+    touched: set[str]  # overlays set or dropped since the last refresh
+    old: dict[str, FileRecord] = dataclasses.field(default_factory=dict)  # the files before
+    stored_history: History | None = None  # a cold start's history, from the store
+    targets: list[ScannedFile] = dataclasses.field(default_factory=list)  # files to look at
+    removed: set[str] = dataclasses.field(default_factory=set)
+    new: dict[str, FileRecord] = dataclasses.field(default_factory=dict)  # the files after
+    changed: set[str] = dataclasses.field(default_factory=set)  # removed, added or with new content
+    to_store: list[FileRecord] = dataclasses.field(default_factory=list)
+    hits: int = 0
+    misses: int = 0
+    notes: list[str] = dataclasses.field(default_factory=list)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # ms per phase, in order
+    _clock: float = dataclasses.field(default_factory=time.perf_counter)
+
+    @property
+    def previous_history(self) -> History | None:
+        return self.prev.history if self.prev is not None else self.stored_history
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = (now - self._clock) * 1000
+        self._clock = now
+
+
 class Workspace:
     def __init__(self, root: str, settings: Settings, *, use_store: bool = True) -> None:
         self.root = os.path.realpath(root)
@@ -180,65 +211,71 @@ class Workspace:
             return self._refresh(paths, full, progress or (lambda phase, done, total: None))
 
     def _refresh(self, paths: Iterable[str] | None, full: bool, progress: ProgressFn) -> Snapshot:
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
+        run = self._begin(progress)
+        if run.prev is None:
+            self._load(run)
+        self._scan(run, paths)
+        self._parse(run, full)
+        lexical, graph, save_graph = self._index(run)
+        history = self._history(run)
+        self._persist(run, history)
+        snap = self._publish(run, lexical, graph, history)
+        if save_graph:
+            self._save_graph()
+        return snap
 
-        def lap(phase: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[phase] = (now - clock) * 1000
-            clock = now
-
-        prev = self._snapshot
+    def _begin(self, progress: ProgressFn) -> _Run:
+        """The previous snapshot and the unsaved text that this refresh starts from."""
         with self._overlay_lock:
             overlays = dict(self._overlays)
             touched = set(self._overlays_touched)
             self._overlays_touched.clear()
-        notes: list[str] = []
-        stored_history: History | None = None
-        if prev is None:
-            progress("load", 0, 1)
-            old = self._store.load_files() if self._store else {}
-            if self._store is not None:
-                wire = self._store.load_history()
-                if wire is not None:
-                    try:
-                        stored_history = History.from_wire(wire)
-                    except (ValueError, TypeError, IndexError):
-                        stored_history = None
-                if self._store.note:
-                    notes.append(self._store.note)
-            lap("load")
-        else:
-            old = dict(prev.files)
+        prev = self._snapshot
+        run = _Run(prev, progress, overlays, touched)
+        run.old = dict(prev.files) if prev is not None else {}
+        return run
 
-        # -- which files to look at
-        progress("scan", 0, 1)
+    def _load(self, run: _Run) -> None:
+        """A cold start: files and history as the store kept them."""
+        run.progress("load", 0, 1)
+        if self._store is not None:
+            run.old = self._store.load_files()
+            wire = self._store.load_history()
+            if wire is not None:
+                try:
+                    run.stored_history = History.from_wire(wire)
+                except (ValueError, TypeError, IndexError):
+                    run.stored_history = None
+            if self._store.note:
+                run.notes.append(self._store.note)
+        run.lap("load")
+
+    def _scan(self, run: _Run, paths: Iterable[str] | None) -> None:
+        """Which files to look at: all of them (a scan), or the changed paths and unsaved files."""
+        run.progress("scan", 0, 1)
         exclude = self.settings.exclude
-        removed: set[str] = set()
-        targets: list[ScannedFile] = []
-        if paths is None or prev is None:
+        if paths is None or run.prev is None:
             listed, method = scan.list_files(self.root, exclude)
-            targets = listed
-            removed = set(old) - {sf.rel_path for sf in listed}
+            run.targets = listed
+            run.removed = set(run.old) - {sf.rel_path for sf in listed}
             if method == "walk":
-                notes.append("not a git work tree: files listed by walking the tree")
+                run.notes.append("not a git work tree: files listed by walking the tree")
         else:
-            for rel in sorted(self._expand(scan.relativize(self.root, paths), old) | touched):
+            for rel in sorted(self._expand(scan.relativize(self.root, paths), run.old) | run.touched):
                 sf = scan.stat_file(self.root, self.root, rel) if scan.wanted(rel, exclude) else None
                 if sf is None:
-                    if rel in old:
-                        removed.add(rel)
+                    if rel in run.old:
+                        run.removed.add(rel)
                 else:
-                    targets.append(sf)
-        lap("scan")
+                    run.targets.append(sf)
+        run.lap("scan")
 
-        # -- what to read and parse
-        hits = misses = 0
+    def _parse(self, run: _Run, full: bool) -> None:
+        """Read what changed by its stat (or everything when `full`), parse what changed by its hash."""
         pending: list[tuple[ScannedFile, FileRecord | None, str | None]] = []
-        for sf in targets:
-            before = old.get(sf.rel_path)
-            overlay = overlays.get(sf.rel_path)
+        for sf in run.targets:
+            before = run.old.get(sf.rel_path)
+            overlay = run.overlays.get(sf.rel_path)
             if (
                 overlay is None
                 and before is not None
@@ -249,93 +286,106 @@ class Workspace:
                 # a changed size cap re-classifies files around it
                 and (before.kind == "large") == (sf.size > self.settings.max_file_size)
             ):
-                hits += 1
+                run.hits += 1
                 continue
             pending.append((sf, before, overlay))
 
-        new = dict(old)
-        for p in removed:
-            new.pop(p, None)
-        changed: set[str] = set(removed)
-        to_store: list[FileRecord] = []
-        for rec, before, overlay in self._analyze(pending, progress):
-            new[rec.rel_path] = rec
+        run.new = dict(run.old)
+        for p in run.removed:
+            run.new.pop(p, None)
+        run.changed = set(run.removed)
+        for rec, before, overlay in self._analyze(pending, run.progress):
+            run.new[rec.rel_path] = rec
             if overlay is None:
-                to_store.append(rec)
+                run.to_store.append(rec)
             if before is not None and before.hash == rec.hash and before.kind == rec.kind and overlay is None:
-                hits += 1  # a new stat, the same content: nothing re-parsed
+                run.hits += 1  # a new stat, the same content: nothing re-parsed
                 continue
-            misses += 1
-            changed.add(rec.rel_path)
-        lap("parse")
+            run.misses += 1
+            run.changed.add(rec.rel_path)
+        run.lap("parse")
 
-        # -- derived indexes
-        progress("graph", 0, 1)
+    def _index(self, run: _Run) -> tuple[LexicalIndex, Graph, bool]:
+        """The lexical index and the graph of the new files, and whether the graph is worth storing.
+
+        After a snapshot both are patched for the changed files; a cold start builds the
+        lexical index and takes the graph's edges from the store when they were stored for
+        exactly the files it loaded.
+        """
+        run.progress("graph", 0, 1)
+        old, new, changed, prev = run.old, run.new, run.changed, run.prev
         go_module = _go_module(self.root)
-        save_graph = False
-        if prev is None:
-            lexical = LexicalIndex.build(new.values())
-            lap("lexical")
-            stored = None
-            if self._store is not None and old:
-                fp = files_fingerprint(old, go_module)
-                stored = self._store.load_derived("graph", fp)
-                self._graph_fingerprint = fp if stored is not None else ""
-            if stored is not None:
-                graph = Graph.from_edges(old, stored).updated(old, new, changed, go_module)
-            else:
-                graph = Graph.build(new, go_module)
-                save_graph = True
-        else:
+        if prev is not None:
             lexical = prev.lexical.updated(
                 [old[p] for p in changed if p in old], [new[p] for p in changed if p in new]
             )
-            lap("lexical")
+            run.lap("lexical")
             graph = prev.graph.updated(old, new, changed, go_module)
-        lap("graph")
+            run.lap("graph")
+            return lexical, graph, False
+        lexical = LexicalIndex.build(new.values())
+        run.lap("lexical")
+        stored = None
+        if self._store is not None and old:
+            fp = files_fingerprint(old, go_module)
+            stored = self._store.load_derived("graph", fp)
+            self._graph_fingerprint = fp if stored is not None else ""
+        if stored is not None:
+            graph = Graph.from_edges(old, stored).updated(old, new, changed, go_module)
+        else:
+            graph = Graph.build(new, go_module)
+        run.lap("graph")
+        return lexical, graph, stored is None
 
-        progress("history", 0, 1)
-        previous_history = prev.history if prev is not None else stored_history
-        history = load_history(self.root, self.settings.history_depth, previous_history)
+    def _history(self, run: _Run) -> History:
+        run.progress("history", 0, 1)
+        history = load_history(self.root, self.settings.history_depth, run.previous_history)
         if history.note:
-            notes.append(history.note)
-        lap("history")
+            run.notes.append(history.note)
+        run.lap("history")
+        return history
 
-        progress("store", 0, 1)
+    def _persist(self, run: _Run, history: History) -> None:
+        """Files parsed from disk (not unsaved text), a new HEAD's history, and an event."""
+        run.progress("store", 0, 1)
         if self._store is not None:
-            self._store.save_files(to_store, removed)
-            if history.head and (previous_history is None or previous_history.head != history.head):
+            self._store.save_files(run.to_store, run.removed)
+            previous = run.previous_history
+            if history.head and (previous is None or previous.head != history.head):
                 self._store.save_history(history.head, history.to_wire())
-            kind = "hit" if not changed and prev is not None else "refresh" if prev else "load"
+            kind = "hit" if not run.changed and run.prev is not None else "refresh" if run.prev else "load"
             self._store.record_event(
-                kind, f"changed={len(changed)} hits={hits} misses={misses}", sum(timings.values())
+                kind,
+                f"changed={len(run.changed)} hits={run.hits} misses={run.misses}",
+                sum(run.timings.values()),
             )
-        lap("store")
+        run.lap("store")
 
-        self._totals["hits"] += hits
-        self._totals["misses"] += misses
-        self._generation += 1 if (changed or prev is None or previous_history is not history) else 0
+    def _publish(self, run: _Run, lexical: LexicalIndex, graph: Graph, history: History) -> Snapshot:
+        """The next snapshot, for readers from now on."""
+        self._totals["hits"] += run.hits
+        self._totals["misses"] += run.misses
+        moved = run.previous_history is not history
+        self._generation += 1 if (run.changed or run.prev is None or moved) else 0
         snap = Snapshot(
             root=self.root,
             generation=self._generation,
-            files=new,
+            files=run.new,
             lexical=lexical,
             graph=graph,
             history=history,
             cache={
-                "hits": hits,
-                "misses": misses,
-                "changed": len(changed),
+                "hits": run.hits,
+                "misses": run.misses,
+                "changed": len(run.changed),
                 **{f"total_{k}": v for k, v in self._totals.items()},
             },
-            timings_ms=timings,
+            timings_ms=run.timings,
             refreshed_at=time.time(),
-            notes=tuple(dict.fromkeys(notes)),
-            previous=prev,
+            notes=tuple(dict.fromkeys(run.notes)),
+            previous=run.prev,
         )
         self._snapshot = snap
-        if save_graph:
-            self._save_graph()
         return snap
 
     def _expand(self, rels: Iterable[str], known: Mapping[str, FileRecord]) -> set[str]:
