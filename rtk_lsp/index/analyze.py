@@ -51,22 +51,15 @@ def symbol_terms(facts: FileFacts) -> dict[str, int]:
 def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
     language = detect_language(sf.rel_path)
     text = content.text
-    if text is None:
-        return FileRecord(
-            sf.rel_path,
-            language,
-            sf.size,
-            sf.mtime_ns,
-            content.hash,
-            content.kind,
-            0,
-            estimate_bytes(sf.size),
-            EMPTY_FACTS,
-            {},
-            {},
-        )
-    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    facts = _facts(sf.rel_path, language, text)
+    facts = EMPTY_FACTS
+    body: dict[str, int] = {}
+    if text is None:  # metadata only
+        lines, tokens = 0, estimate_bytes(sf.size)
+    else:
+        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        tokens = estimate_tokens(text)
+        facts = _facts(sf.rel_path, language, text)
+        body = dict(term_counts(text))
     return FileRecord(
         sf.rel_path,
         language,
@@ -75,9 +68,9 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         content.hash,
         content.kind,
         lines,
-        estimate_tokens(text),
+        tokens,
         facts,
-        dict(term_counts(text)),
+        body,
         symbol_terms(facts),
     )
 

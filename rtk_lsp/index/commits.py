@@ -6,12 +6,12 @@ the in-memory side that a snapshot holds and the plan reads: no git, no files.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from rtk_lsp.index.lexical import bm25
 from rtk_lsp.text import term_counts
 
 __all__ = ["COCHANGE_MAX_FILES", "HALF_LIFE_COMMITS", "WIRE_VERSION", "Commit", "History", "SubjectIndex"]
@@ -25,6 +25,9 @@ HALF_LIFE_COMMITS = 100
 # sweeps: they say nothing about which files belong together, and the pairs grow
 # quadratically (a 1000-file commit alone would add a million entries).
 COCHANGE_MAX_FILES = 50
+
+# BM25 length normalisation of commit subjects (short texts, as a file's body).
+SUBJECT_B = 0.75
 
 # Bump when the tuple layout of `History.to_wire` changes: stored histories of an
 # older layout are then rejected by `from_wire` instead of being misread.
@@ -156,25 +159,16 @@ class SubjectIndex:
     """BM25 over the subjects of commits: which past commits are worded like a task."""
 
     def __init__(self, commits: tuple[Commit, ...]) -> None:
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        self.lengths: list[int] = []
+        self.postings: dict[str, dict[int, int]] = {}  # term -> {commit index: count}
+        self.lengths: dict[int, int] = {}
         for i, c in enumerate(commits):
             counts = term_counts(c.subject)
-            self.lengths.append(sum(counts.values()))
+            self.lengths[i] = sum(counts.values())
             for t, n in counts.items():
-                self.postings.setdefault(t, []).append((i, n))
-        self.avg = max(sum(self.lengths) / max(len(self.lengths), 1), 1.0)
+                self.postings.setdefault(t, {})[i] = n
+        self.avg = max(sum(self.lengths.values()) / max(len(self.lengths), 1), 1.0)
 
     def search(self, terms: Mapping[str, float], limit: int) -> list[tuple[int, float]]:
         """The best `limit` commits as (index into the commits, score), best first."""
-        n = len(self.lengths)
-        scores: dict[int, float] = {}
-        for t, qw in terms.items():
-            plist = self.postings.get(t)
-            if not plist:
-                continue
-            idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
-            for i, tf in plist:
-                norm = 1.2 * (0.25 + 0.75 * self.lengths[i] / self.avg)
-                scores[i] = scores.get(i, 0.0) + idf * tf * 2.2 / (tf + norm)
+        scores = bm25(terms, self.postings, self.lengths, len(self.lengths), self.avg, SUBJECT_B)
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]

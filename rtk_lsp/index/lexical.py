@@ -11,6 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rtk_lsp.model import FileRecord
 from rtk_lsp.text import path_terms
@@ -33,12 +34,8 @@ class LexicalIndex:
     totals: Mapping[str, int]  # field -> sum of lengths
 
     @classmethod
-    def empty(cls) -> LexicalIndex:
-        return cls({f: {} for f in FIELDS}, {f: {} for f in FIELDS}, dict.fromkeys(FIELDS, 0))
-
-    @classmethod
     def build(cls, records: Iterable[FileRecord]) -> LexicalIndex:
-        """A fresh index; the same result as `empty().updated((), records)`, built without copies."""
+        """A fresh index: what `updated` gives from an empty one, built without copies."""
         postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
         lengths: dict[str, dict[str, int]] = {f: {} for f in FIELDS}
         totals = dict.fromkeys(FIELDS, 0)
@@ -109,27 +106,38 @@ class LexicalIndex:
                     totals[field] += n
         return LexicalIndex(postings, lengths, totals)
 
-    def idf(self, field: str, term: str) -> float:
-        n = self.doc_count
-        df = len(self.postings[field].get(term, ()))
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-
     def bm25(self, field: str, weighted_terms: Mapping[str, float]) -> dict[str, float]:
         """BM25 of every file matching any term in one field; terms carry query weights."""
-        scores: dict[str, float] = {}
         n = self.doc_count
         if not n:
-            return scores
-        lengths = self.lengths[field]
+            return {}
         avg = max(self.totals[field] / n, 1.0)
-        b = B[field]
-        plists = self.postings[field]
-        for term, qw in weighted_terms.items():
-            plist = plists.get(term)
-            if not plist:
-                continue
-            idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
-            for path, tf in plist.items():
-                norm = K1 * (1.0 - b + b * lengths[path] / avg)
-                scores[path] = scores.get(path, 0.0) + idf * tf * (K1 + 1.0) / (tf + norm)
-        return scores
+        return bm25(weighted_terms, self.postings[field], self.lengths[field], n, avg, B[field])
+
+
+K = TypeVar("K")
+
+
+def bm25(
+    weighted_terms: Mapping[str, float],
+    postings: Mapping[str, Mapping[K, int]],
+    lengths: Mapping[K, int],
+    n: int,
+    avg: float,
+    b: float,
+) -> dict[K, float]:
+    """Okapi BM25 (k1 = K1) of the `n` documents matching any term, by document key.
+
+    `postings` maps a term to {document: term frequency}, `lengths` a document to its
+    length and `avg` is their mean; each term's score is scaled by its query weight.
+    """
+    scores: dict[K, float] = {}
+    for term, qw in weighted_terms.items():
+        plist = postings.get(term)
+        if not plist:
+            continue
+        idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
+        for key, tf in plist.items():
+            norm = K1 * (1.0 - b + b * lengths[key] / avg)
+            scores[key] = scores.get(key, 0.0) + idf * tf * (K1 + 1.0) / (tf + norm)
+    return scores

@@ -17,7 +17,6 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rtk_lsp.index.languages import detect_language
 from rtk_lsp.paths import inside, relative, resolve_dirs
 
 log = logging.getLogger(__name__)
@@ -290,10 +289,6 @@ def read_file(root: str, rel_path: str, max_size: int) -> FileContent:
         log.info("cannot read %s: %s", rel_path, e)
         return FileContent("unreadable", "", None)
     return classify(rel_path, data, max_size)
-
-
-def language_of(rel_path: str) -> str:
-    return detect_language(rel_path)
 
 
 def relativize(root: str, paths: Iterable[str]) -> list[str]:

@@ -244,10 +244,3 @@ class Store:
                 )
 
         self._run(go, None)
-
-    def event_counts(self) -> dict[str, int]:
-        def go(conn: sqlite3.Connection) -> dict[str, int]:
-            return {k: n for k, n in conn.execute("SELECT kind, count(*) FROM events GROUP BY kind")}
-
-        result: dict[str, int] = self._run(go, {})
-        return result

@@ -74,7 +74,6 @@ RETRY_INDEXING = 2
 ENCODED_CACHE = 64  # serialised plans kept, keyed by the identity of the engine's result
 
 MCP_PATH = "/mcp"
-PLAN_FIELDS = ("project_root", "task", "token_budget", "detail", "format", "trace", "legacy")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 
 
