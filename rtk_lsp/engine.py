@@ -1,4 +1,4 @@
-"""The async service behind every door (LSP now, HTTP later): warm folders, refreshes, plans.
+"""The async service behind every door (LSP and HTTP): warm folders, refreshes, plans.
 
 One `Engine` lives per server process, on the event loop. It keeps a `FolderState` per
 workspace root and runs everything CPU-heavy (indexing, refreshes, plans) on its own
