@@ -976,3 +976,17 @@ def test_every_symbol_is_well_formed(language: str, source: str) -> None:
         assert 1 <= s.start_line <= s.end_line <= n_lines
         assert s.signature and len(s.signature) <= 160 and "\n" not in s.signature
         assert s.name and s.name in source
+
+
+def test_the_registry_is_the_one_list_of_parsed_languages() -> None:
+    from rtk_lsp.index.languages import PARSED, detect_language
+    from rtk_lsp.index.parse import REGISTRY, SPECS
+
+    names = [spec.name for module in REGISTRY for spec in module.SPECS]
+    assert len(names) == len(set(names)) and PARSED == set(names) == LANGUAGES
+    extensions = [ext for spec in SPECS.values() for ext in spec.extensions]
+    assert len(extensions) == len(set(extensions)), "two languages claim one extension"
+    for spec in SPECS.values():
+        for ext in spec.extensions:
+            assert ext.startswith(".") and ext == ext.lower()
+            assert detect_language(f"src/file{ext}") == spec.name
