@@ -124,40 +124,6 @@ class EngineClosed(EngineError):
     """Raised inside a worker's progress callback to abandon a refresh nobody will read."""
 
 
-@dataclass(eq=False)
-class FolderState:
-    root: str
-    uri: str
-    workspace: WorkspaceLike | None
-    ready: asyncio.Future[None]  # done once the first index finished, well or not
-    changes: ChangeTracker
-    state: str = "indexing"  # "indexing" | "ready" | "failed"
-    phase: str = ""
-    done: int = 0
-    total: int = 0
-    error: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    index_ms: float | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh at a time, in order
-    index_task: asyncio.Task[None] | None = None
-    running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
-    plans: PlanCache = field(default_factory=lambda: PlanCache())
-    refreshes: int = 0
-    removed: bool = False
-    refreshing: bool = False  # an explicit refresh() runs: plans read the current snapshot meanwhile
-
-    def progress(self) -> dict[str, Any]:
-        return {"phase": self.phase, "done": self.done, "total": self.total}
-
-    def progress_text(self) -> str:
-        if not self.phase:
-            return "starting"
-        unit = _UNITS.get(self.phase, "")
-        if self.total > 1:
-            return f"{self.phase} {self.done}/{self.total} {unit}".rstrip()
-        return self.phase
-
-
 class PlanCache:
     """One folder's plans: the last few answers on its current snapshot, and those in flight.
 
@@ -208,6 +174,40 @@ class PlanCache:
         still finish for their waiters)."""
         self._generation = generation
         self._answers.clear()
+
+
+@dataclass(eq=False)
+class FolderState:
+    root: str
+    uri: str
+    workspace: WorkspaceLike | None
+    ready: asyncio.Future[None]  # done once the first index finished, well or not
+    changes: ChangeTracker
+    state: str = "indexing"  # "indexing" | "ready" | "failed"
+    phase: str = ""
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    index_ms: float | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh at a time, in order
+    index_task: asyncio.Task[None] | None = None
+    running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
+    plans: PlanCache = field(default_factory=PlanCache)
+    refreshes: int = 0
+    removed: bool = False
+    refreshing: bool = False  # an explicit refresh() runs: plans read the current snapshot meanwhile
+
+    def progress(self) -> dict[str, Any]:
+        return {"phase": self.phase, "done": self.done, "total": self.total}
+
+    def progress_text(self) -> str:
+        if not self.phase:
+            return "starting"
+        unit = _UNITS.get(self.phase, "")
+        if self.total > 1:
+            return f"{self.phase} {self.done}/{self.total} {unit}".rstrip()
+        return self.phase
 
 
 def _root(folder: FolderState) -> str:
