@@ -11,6 +11,8 @@ import asyncio
 import logging
 import os
 
+from watchfiles import awatch
+
 from rtk_lsp.engine import Engine
 from rtk_lsp.paths import git_change
 
@@ -34,13 +36,6 @@ class Watcher:
         self._tasks[root] = task
 
     async def _run(self, root: str) -> None:
-        try:
-            from watchfiles import awatch
-        except ImportError:
-            logger.warning(
-                "watchfiles is not installed: %s is re-checked (git HEAD) only when planning", root
-            )
-            return
         try:
             async for changes in awatch(
                 root,

@@ -96,3 +96,13 @@ def test_discovery_and_the_hook_import_no_store_engine_or_server() -> None:
 def test_the_doors_do_not_import_the_hook(path: Path) -> None:
     # `install-hook` is the command line's; the hook is a client of the doors, not part of them
     assert "rtk_lsp.hook" not in imports_of(path)
+
+
+def test_dependencies_are_plain_imports() -> None:
+    # A dependency named in a string, or one that may be missing, hides what the code needs.
+    # The one exception: GitPython refuses to import where no git binary runs (no history then).
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        assert "import_module(" not in text and "__import__(" not in text, path
+        if path.name != "history.py":
+            assert "except ImportError" not in text and "ModuleNotFoundError" not in text, path
