@@ -19,13 +19,13 @@ from typing import Any
 import httpx2
 import jsonschema
 import pytest
-from gitrepo import held_git, make_billing_repo
+from gitrepo import GitRepo, held_git
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ListRootsResult, Root
-from test_http import MODES, START_TIMEOUT, TASK, call, make_env, run_door, run_serve
+from servers import MODES, START_TIMEOUT, TASK, ServeFactory, call, make_env
 
 from rtk_lsp.server.mcp.tools import plan_schema
 
@@ -156,22 +156,18 @@ async def check_bad_arguments(session: ClientSession) -> None:
 # ---- stdio ---------------------------------------------------------------------------------------
 
 
-async def test_stdio_tools(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    async with stdio_session(tmp_path, env, "--root", str(repo.root)) as session:
-        await check_tools(session, repo.root.resolve())
+async def test_stdio_tools(server_env: dict[str, str], shop: GitRepo, tmp_path: Path) -> None:
+    async with stdio_session(tmp_path, server_env, "--root", str(shop.root)) as session:
+        await check_tools(session, shop.root.resolve())
         await check_bad_arguments(session)
 
 
-async def test_stdio_stays_warm(tmp_path: Path) -> None:
+async def test_stdio_stays_warm(server_env: dict[str, str], shop: GitRepo, tmp_path: Path) -> None:
     """The agent's own edits reach the index without a client telling the server."""
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    async with stdio_session(tmp_path, env, "--root", str(repo.root)) as session:
+    async with stdio_session(tmp_path, server_env, "--root", str(shop.root)) as session:
         before = await call_tool(session, "find_symbol", {"name": "refund_policy"})
         assert before.structured_content["definitions"] == []  # type: ignore[index]
-        repo.write("billing/refunds.py", "def refund_policy(order):\n    return order.total() * 0.5\n")
+        shop.write("billing/refunds.py", "def refund_policy(order):\n    return order.total() * 0.5\n")
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             found = await call_tool(session, "find_symbol", {"name": "refund_policy"})
@@ -182,28 +178,26 @@ async def test_stdio_stays_warm(tmp_path: Path) -> None:
         assert found.structured_content["definitions"][0]["path"] == "billing/refunds.py"  # type: ignore[index]
 
 
-async def test_stdio_roots(tmp_path: Path) -> None:
+async def test_stdio_roots(server_env: dict[str, str], shop: GitRepo, tmp_path: Path) -> None:
     """No --root: the client's roots when it lists them, else the working directory."""
-    repo = make_billing_repo(tmp_path / "shop")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = make_env(tmp_path)
-    async with stdio_session(tmp_path, env, cwd=elsewhere, roots=[repo.root]) as session:
+    async with stdio_session(tmp_path, server_env, cwd=elsewhere, roots=[shop.root]) as session:
         plan = await call_tool(session, "plan_context", {"task": TASK})
         assert not plan.is_error, text(plan)
-        assert plan.structured_content["root"] == str(repo.root.resolve())  # type: ignore[index]
+        assert plan.structured_content["root"] == str(shop.root.resolve())  # type: ignore[index]
         status = await call_tool(session, "workspace_status", {})
         assert status.structured_content["roots_from"] == "client roots"  # type: ignore[index]
 
-    async with stdio_session(tmp_path, env, cwd=repo.root / "billing") as session:
+    async with stdio_session(tmp_path, server_env, cwd=shop.root / "billing") as session:
         plan = await call_tool(session, "plan_context", {"task": TASK})
         assert not plan.is_error, text(plan)
         # The working directory is inside the repository: its work tree is the root.
-        assert plan.structured_content["root"] == str(repo.root.resolve())  # type: ignore[index]
+        assert plan.structured_content["root"] == str(shop.root.resolve())  # type: ignore[index]
         status = await call_tool(session, "workspace_status", {})
         assert status.structured_content["roots_from"] == "working directory"  # type: ignore[index]
-        inner = await call_tool(session, "plan_context", {"task": TASK, "root": str(repo.root / "billing")})
-        assert inner.structured_content["root"] == str(repo.root.resolve())  # type: ignore[index]
+        inner = await call_tool(session, "plan_context", {"task": TASK, "root": str(shop.root / "billing")})
+        assert inner.structured_content["root"] == str(shop.root.resolve())  # type: ignore[index]
 
 
 async def check_still_indexing(session: ClientSession, gate: Path, root: Path) -> None:
@@ -232,12 +226,12 @@ async def check_still_indexing(session: ClientSession, gate: Path, root: Path) -
     assert not plan.is_error and plan.structured_content["selected"][0]["rel_path"] == "billing/invoice.py"  # type: ignore[index]
 
 
-async def test_stdio_still_indexing(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    gate = held_git(tmp_path, env)
-    async with stdio_session(tmp_path, env, "--root", str(repo.root), "--wait-timeout", "1") as session:
-        await check_still_indexing(session, gate, repo.root.resolve())
+async def test_stdio_still_indexing(server_env: dict[str, str], shop: GitRepo, tmp_path: Path) -> None:
+    gate = held_git(tmp_path, server_env)
+    async with stdio_session(
+        tmp_path, server_env, "--root", str(shop.root), "--wait-timeout", "1"
+    ) as session:
+        await check_still_indexing(session, gate, shop.root.resolve())
 
 
 # ---- streamable HTTP on the door -------------------------------------------------------------------
@@ -256,9 +250,8 @@ async def http_session(url: str, token: str | None) -> AsyncIterator[ClientSessi
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_http_tools(mode: str, tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    async with run_door(mode, tmp_path, repo.root) as door:
+async def test_http_tools(http_door: ServeFactory, shop: GitRepo, mode: str, tmp_path: Path) -> None:
+    async with http_door(mode, shop.root) as door:
         # Before any session: the door's own checks guard /mcp like every other path.
         initialize = {
             "jsonrpc": "2.0",
@@ -302,29 +295,29 @@ async def test_http_tools(mode: str, tmp_path: Path) -> None:
         await door.healthy()
 
 
-async def test_http_still_indexing(tmp_path: Path) -> None:
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    gate = held_git(tmp_path, env)
+async def test_http_still_indexing(
+    server_env: dict[str, str], serve: ServeFactory, shop: GitRepo, tmp_path: Path
+) -> None:
+    gate = held_git(tmp_path, server_env)
     async with (
-        run_serve(tmp_path, repo.root, "--wait-timeout", "1", env=env) as door,
+        serve(shop.root, "--wait-timeout", "1", env=server_env) as door,
         http_session(door.url, door.token) as session,
     ):
         await check_still_indexing(session, gate, door.root)
 
 
-async def test_http_plans_share_the_bounded_queue(tmp_path: Path) -> None:
+async def test_http_plans_share_the_bounded_queue(
+    server_env: dict[str, str], serve: ServeFactory, shop: GitRepo, tmp_path: Path
+) -> None:
     """A plan over MCP holds a place in the door's plan queue; past it, a tool error says to retry."""
-    repo = make_billing_repo(tmp_path / "shop")
-    env = make_env(tmp_path)
-    gate = held_git(tmp_path, env)
+    gate = held_git(tmp_path, server_env)
     waiting = asyncio.Event()
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         waiting.set()  # reported from inside the queue, while the first index is held back
 
     async with (
-        run_serve(tmp_path, repo.root, "--max-pending", "1", "--wait-timeout", "60", env=env) as door,
+        serve(shop.root, "--max-pending", "1", "--wait-timeout", "60", env=server_env) as door,
         http_session(door.url, door.token) as first,
         http_session(door.url, door.token) as second,
     ):
@@ -359,15 +352,14 @@ def inspector() -> list[str] | None:
     return [str(node), str(package / launcher)]
 
 
-def test_inspector_cli(tmp_path: Path) -> None:
+def test_inspector_cli(shop: GitRepo, tmp_path: Path) -> None:
     cli = inspector()
     if not cli:
         if os.environ.get("CI"):
             pytest.fail("the MCP Inspector is not installed: .ci/run installs it")
         pytest.skip("the MCP Inspector is not installed (bash .ci/run installs it)")
-    repo = make_billing_repo(tmp_path / "shop")
     env = {**make_env(tmp_path), "MCP_CATALOG_PATH": str(tmp_path / "catalog.json"), "HOME": str(tmp_path)}
-    server = [sys.executable, "-m", "rtk_lsp", "mcp", "--root", str(repo.root)]
+    server = [sys.executable, "-m", "rtk_lsp", "mcp", "--root", str(shop.root)]
 
     def run(*args: str) -> Any:
         done = subprocess.run(

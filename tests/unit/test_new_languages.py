@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gitrepo import GitRepo
 
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.languages import MANIFEST_NAMES, PARSED, detect_language
@@ -24,8 +25,8 @@ from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.model import SYMBOL_KINDS, FileFacts, Import
 from rtk_lsp.plan.pipeline import plan
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.planning import build_snapshot
 from rtk_lsp.settings import Settings
-from tests.gitrepo import GitRepo
 
 NEW = ("ruby", "php", "csharp", "kotlin", "swift", "scala")
 
@@ -831,12 +832,12 @@ def test_properties_match_a_task_by_name_not_by_their_words(tmp_path: Path) -> N
     )
     repo.write("src/Other.kt", "class Other {\n    fun unrelated() = 1\n}\n")
     repo.commit("cart")
-    snap = Workspace(str(repo.root), Settings(), use_store=False).refresh()
+    snap = build_snapshot(str(repo.root), Settings(), use_store=False)
     assert ("property", "discountRate") in {(s.kind, s.name) for s in snap.files["src/Cart.kt"].facts.symbols}
 
     def symbol_reasons(task: str) -> list[str]:
-        selected = {f["rel_path"]: f for f in plan(snap, PlanRequest(task))["selected"]}
-        return [r for r in selected["src/Cart.kt"]["reasons"] if r.startswith("defines")]
+        selected = {f.rel_path: f for f in plan(snap, PlanRequest(task)).selected}
+        return [r for r in selected["src/Cart.kt"].reasons if r.startswith("defines")]
 
     # a property shares its words with many tasks: that alone is not a reason
     assert symbol_reasons("the discount rate is wrong") == []
