@@ -32,12 +32,11 @@ import shlex
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rtk_lsp.plan.result import Detail
+from typing import Any
 
 from rtk_lsp.configfile import json_text, load_json, replace_file
+from rtk_lsp.plan.request import DETAILS
+from rtk_lsp.plan.result import Detail
 
 MARKER = "<!-- rtk-lsp:context -->"
 END_MARKER = "<!-- /rtk-lsp:context -->"
@@ -233,7 +232,7 @@ def run(argv: list[str] | None = None) -> int:
 def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse hook")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="tokens for the whole injected block")
-    p.add_argument("--detail", choices=("paths", "symbols", "content"), default=DEFAULT_DETAIL)
+    p.add_argument("--detail", choices=DETAILS, default=DEFAULT_DETAIL)
     p.add_argument(
         "--time-limit",
         type=float,

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -34,6 +34,7 @@ from rtk_lsp.engine import Engine, EngineError, FolderState, IndexNotReady
 from rtk_lsp.plan import lookup
 from rtk_lsp.plan.pipeline import ReadSource
 from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, parse_task
+from rtk_lsp.plan.result import Detail as PlanDetail
 from rtk_lsp.plan.result import to_json
 from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
 
@@ -151,7 +152,7 @@ Budget = Annotated[
     ),
 ]
 Detail = Annotated[
-    Literal["paths", "symbols", "content"],
+    PlanDetail,
     Field(
         description="paths: files only; symbols: files, why, and the relevant definitions with line "
         "ranges (default); content: also the source of those definitions, cut to fit."
