@@ -147,7 +147,7 @@ async def test_overlays_are_debounced_and_caught_up_before_a_plan(harness: Any, 
 
 
 async def test_a_deleted_directory_reaches_the_workspace_as_one_path(harness: Any, tmp_path: Path) -> None:
-    # The workspace expands directories itself (tests/test_workspace.py); the engine passes them on.
+    # The workspace expands directories itself (tests/unit/test_workspace.py); the engine passes them on.
     h, engine = harness
     folder = engine.add_folder(str(tmp_path))
     await engine.plan(folder, PlanRequest("warm up"))
