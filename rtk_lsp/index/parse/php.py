@@ -115,10 +115,10 @@ def _composer_psr4(source: bytes) -> str:
 
 
 PHP = Spec(
-    manifests={"composer.json": _composer_psr4},
     name="php",
     extensions=(".php",),
     grammar=_grammar,
+    manifests={"composer.json": _composer_psr4},
     patterns=(
         "(name) @ref",
         # `$local` variables are never definitions elsewhere; namespace paths are not uses

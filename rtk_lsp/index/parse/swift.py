@@ -83,10 +83,10 @@ def _swiftpm_targets(source: bytes) -> str:
 
 
 SWIFT = Spec(
-    manifests={"Package.swift": _swiftpm_targets},
     name="swift",
     extensions=(".swift",),
     grammar=_grammar,
+    manifests={"Package.swift": _swiftpm_targets},
     patterns=(
         "(simple_identifier) @ref",
         "(type_identifier) @ref",
