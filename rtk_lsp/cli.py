@@ -156,6 +156,18 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return run_lsp(tcp=args.tcp)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    root = demo.prepare()
+    print(
+        f"rtk-lsp demo: the example workspace shipped with rtk-lsp, copied to {root}\n"
+        'On your own project: rtk-lsp plan "TASK" --root /path/to/project\n',
+        file=sys.stderr,
+    )
+    plan_args = build_parser().parse_args(["plan", args.task, "--root", root])
+    result: int = plan_args.func(plan_args)
+    return result
+
+
 def cmd_mcp(args: argparse.Namespace) -> int:
     from rtk_lsp.server.mcp.stdio import StdioConfig, run
 
@@ -198,7 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (for debugging)")
     sp.set_defaults(func=cmd_lsp)
 
-    demo.register(sub)
+    sp = sub.add_parser(
+        "demo",
+        help="plan a task on the small example workspace that ships with rtk-lsp",
+        description="Copy the example workspace that ships inside the package (a 7-file shop) to the "
+        "cache directory and print the plan of TASK for it, as `rtk-lsp plan TASK --root COPY` would.",
+    )
+    sp.add_argument(
+        "task", nargs="?", default=demo.DEFAULT_TASK, help=f"the task (default: {demo.DEFAULT_TASK!r})"
+    )
+    sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser(
         "mcp",

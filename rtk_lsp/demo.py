@@ -1,4 +1,4 @@
-"""`rtk-lsp demo`: plan a task on the small example workspace that ships inside the package.
+"""The example workspace that ships inside the package, copied to a git repository `rtk-lsp demo` plans on.
 
 The example is package data (`rtk_lsp/examples/shop`, which `examples/shop` in the source tree
 links to). It is planned from a copy under the cache directory that is a git repository of its
@@ -8,18 +8,15 @@ own: inside an installed package it may sit in a directory that an enclosing rep
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -109,28 +106,3 @@ def prepare(parent: str | None = None) -> str:
     if stale is not None:
         shutil.rmtree(stale, ignore_errors=True)
     return str(dest)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from rtk_lsp.cli import build_parser
-
-    root = prepare()
-    print(
-        f"rtk-lsp demo: the example workspace shipped with rtk-lsp, copied to {root}\n"
-        'On your own project: rtk-lsp plan "TASK" --root /path/to/project\n',
-        file=sys.stderr,
-    )
-    plan_args = build_parser().parse_args(["plan", args.task, "--root", root])
-    result: int = plan_args.func(plan_args)
-    return result
-
-
-def register(sub: Any) -> None:
-    sp = sub.add_parser(
-        "demo",
-        help="plan a task on the small example workspace that ships with rtk-lsp",
-        description="Copy the example workspace that ships inside the package (a 7-file shop) to the "
-        "cache directory and print the plan of TASK for it, as `rtk-lsp plan TASK --root COPY` would.",
-    )
-    sp.add_argument("task", nargs="?", default=DEFAULT_TASK, help=f"the task (default: {DEFAULT_TASK!r})")
-    sp.set_defaults(func=cmd_demo)
