@@ -88,15 +88,20 @@ def split_identifier(word: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def word_parts(word: str) -> tuple[str, ...]:
+    """The sub-words of one identifier-like word that carry meaning, as written (lowercased):
+    stopwords, numbers and 1-char parts out. What people are shown; `word_terms` stems them."""
+    return tuple(
+        part
+        for part in split_identifier(word)
+        if len(part) >= 2 and not part.isdigit() and part not in STOPWORDS
+    )
+
+
 @lru_cache(maxsize=200_000)
 def word_terms(word: str) -> tuple[str, ...]:
-    """Index terms of one identifier-like word: its stemmed sub-words, stopwords and 1-char parts out."""
-    out = []
-    for part in split_identifier(word):
-        if len(part) < 2 or part.isdigit() or part in STOPWORDS:
-            continue
-        out.append(stem(part))
-    return tuple(out)
+    """Index terms of one identifier-like word: its stemmed sub-words (`word_parts`)."""
+    return tuple(stem(part) for part in word_parts(word))
 
 
 def terms(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import re
 
 from rtk_lsp.index.snapshot import KNOWN_EXTENSIONS
 from rtk_lsp.plan.result import Intent, IntentKind
-from rtk_lsp.text import STOPWORDS, TASK_VERBS, split_identifier, stem, word_terms
+from rtk_lsp.text import STOPWORDS, TASK_VERBS, split_identifier, stem, word_parts
 
 # Cue words per kind, matched on word boundaries against the lowercased task. Order of
 # KIND_CUES is the tie-break order: a task that is both a fix and a feature is a fix.
@@ -171,7 +171,7 @@ def parse_intent(task: str) -> Intent:
         low = word.lower()
         if low in STOPWORDS or low in TASK_VERBS or stem(low) in TASK_VERBS:
             continue
-        keywords.extend(word_terms(word))
+        keywords.extend(word_parts(word))  # the task's own words: ranking stems them
     return Intent(
         kind=classify(task),
         keywords=tuple(dict.fromkeys(keywords)),

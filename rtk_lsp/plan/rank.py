@@ -59,8 +59,9 @@ class Query:
 
 def build_query(intent: Intent, task: str) -> Query:
     weights: dict[str, float] = {}
-    for t in intent.keywords:
-        weights[t] = 1.0
+    for word in intent.keywords:
+        for t in word_terms(word):
+            weights[t] = 1.0
     for ident in intent.identifiers:
         for part in re.split(r"\.|::|->|#", ident):
             for t in word_terms(part):

@@ -50,7 +50,7 @@ class Intent:
     """What the task asks for, read from its words (`intent.parse_intent`)."""
 
     kind: IntentKind
-    keywords: tuple[str, ...]  # stemmed terms that carry meaning, in task order
+    keywords: tuple[str, ...]  # the task's words that carry meaning, as written (lowercased), in task order
     identifiers: tuple[str, ...]  # code names as written: snake_case, camelCase, dotted, backticked
     paths: tuple[str, ...]  # mentioned paths and file names
     errors: tuple[str, ...]  # error names and quoted messages

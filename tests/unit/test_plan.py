@@ -16,6 +16,7 @@ from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.intent import parse_intent
 from rtk_lsp.plan.pipeline import plan
+from rtk_lsp.plan.rank import build_query
 from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
 from rtk_lsp.plan.result import Detail, Plan, to_json
 from rtk_lsp.planning import build_snapshot, plan_root, plan_snapshot
@@ -58,9 +59,25 @@ def test_intent_extracts_identifiers_paths_errors_and_keywords() -> None:
     assert "src/requests/sessions.py" in i.paths
     assert any(e.startswith("KeyError") for e in i.errors)
     assert "no proxy configured here" in i.errors
-    # stemmed, split, stop words and task verbs out
-    assert {"rebuild", "proxy", "parse", "http", "header", "session"} <= set(i.keywords)
+    # the task's own words, names split, stop words and task verbs out
+    assert {"rebuild", "proxies", "parse", "http", "header", "session", "configured"} <= set(i.keywords)
     assert "fix" not in i.keywords and "the" not in i.keywords and "when" not in i.keywords
+
+
+def test_keywords_are_the_tasks_words_and_ranking_stems_them() -> None:
+    # People are shown what they wrote, never a stem ("matrice", "anyth")...
+    i = parse_intent("Why does anything break when matrices are multiplied in MatrixRounding")
+    assert i.keywords == ("does", "anything", "break", "matrices", "multiplied", "matrix", "rounding")
+    # ...and the ranking still meets the code on stems: "rounding" finds `round`.
+    assert set(build_query(i, "").terms) == {
+        "doe",
+        "anyth",
+        "break",
+        "matrice",
+        "multipli",
+        "matrix",
+        "round",
+    }
 
 
 def test_intent_is_deterministic() -> None:
