@@ -35,14 +35,14 @@ import time
 from typing import Any
 
 from rtk_lsp.configfile import json_text, load_json, replace_file
-from rtk_lsp.plan.request import DETAILS
+from rtk_lsp.plan.request import DETAILS, parse_budget
 from rtk_lsp.plan.result import Detail
+from rtk_lsp.settings import DEFAULT_BUDGET
 
 MARKER = "<!-- rtk-lsp:context -->"
 END_MARKER = "<!-- /rtk-lsp:context -->"
 TOOLS = ("Task", "Agent")
 MATCHER = "Task|Agent"
-DEFAULT_BUDGET = 4000
 DEFAULT_DETAIL = "content"
 HOOK_TIMEOUT = 10  # seconds Claude Code gives the hook
 REQUEST_TIMEOUT = 6.0  # ours, inside that
@@ -218,8 +218,9 @@ def run(argv: list[str] | None = None) -> int:
         raw = sys.stdin.buffer.read(MAX_STDIN + 1)
         if len(raw) > MAX_STDIN:
             return 0
+        budget = parse_budget(args.budget, DEFAULT_BUDGET, "--budget")
         answer = inject(
-            json.loads(raw), args.budget, args.detail, time_limit=args.time_limit, start=not args.no_start
+            json.loads(raw), budget, args.detail, time_limit=args.time_limit, start=not args.no_start
         )
         if answer is not None:
             sys.stdout.write(json.dumps(answer, ensure_ascii=False))
@@ -231,8 +232,13 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse hook")
-    p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="tokens for the whole injected block")
-    p.add_argument("--detail", choices=DETAILS, default=DEFAULT_DETAIL)
+    p.add_argument(
+        "--budget",
+        type=int,
+        default=DEFAULT_BUDGET,
+        help=f"tokens for the whole injected block; 0 means the default (default {DEFAULT_BUDGET})",
+    )
+    p.add_argument("--detail", choices=DETAILS, default=DEFAULT_DETAIL, help=f"(default {DEFAULT_DETAIL})")
     p.add_argument(
         "--time-limit",
         type=float,

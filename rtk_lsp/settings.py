@@ -45,6 +45,11 @@ def _int_in(value: Any, lo: int, hi: int) -> int | None:
     return int(value) if lo <= value <= hi else None
 
 
+def _budget(value: Any) -> int | None:
+    budget = _int_in(value, 0, MAX_BUDGET)
+    return DEFAULT_BUDGET if budget == 0 else budget  # 0 means the default, as in every plan request
+
+
 def _positive_float(value: Any, hi: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -63,7 +68,7 @@ def _bool(value: Any) -> bool | None:
 
 # camelCase key -> (attribute, validator, description of a valid value)
 _FIELDS: dict[str, tuple[str, Any, str]] = {
-    "tokenBudget": ("token_budget", lambda v: _int_in(v, 1, MAX_BUDGET), f"an integer in 1..{MAX_BUDGET}"),
+    "tokenBudget": ("token_budget", _budget, f"an integer in 0..{MAX_BUDGET} (0: the default)"),
     "exclude": ("exclude", _globs, "a list of non-empty glob strings"),
     "maxFileSize": ("max_file_size", lambda v: _int_in(v, 1, 1 << 31), "a positive integer (bytes)"),
     "historyDepth": ("history_depth", lambda v: _int_in(v, 0, 1_000_000), "an integer in 0..1000000"),
@@ -134,13 +139,25 @@ def positive_int(text: str) -> int:
 
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that shape an index, for every command that builds one (`index`, `plan`, `serve`)."""
+    defaults = Settings()
     parser.add_argument(
-        "--max-file-size", type=positive_int, help="bytes; larger files are indexed as metadata only"
+        "--max-file-size",
+        type=positive_int,
+        metavar="BYTES",
+        help=f"larger files are indexed as metadata only (default {defaults.max_file_size}: 1 MiB)",
     )
     parser.add_argument(
-        "--history-depth", type=int, help="newest commits of HEAD to learn from (default 5000)"
+        "--history-depth",
+        type=int,
+        metavar="N",
+        help=f"newest commits of HEAD to learn from (default {defaults.history_depth})",
     )
-    parser.add_argument("--exclude", action="append", help="glob of paths to leave out (repeatable)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="paths to leave out, besides .gitignore'd, vendored and build ones (repeatable; default none)",
+    )
 
 
 def index_flags_given(args: argparse.Namespace) -> bool:

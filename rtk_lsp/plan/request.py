@@ -1,4 +1,8 @@
-"""A plan request and its validation, shared by the CLI, the LSP and the HTTP doors."""
+"""A plan request and its validation, shared by the CLI, the LSP, the HTTP and the MCP doors.
+
+A budget of 0 means the door's default, in every door (as in the reference's API): the
+default a door uses when no budget is given at all.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +57,8 @@ def parse_task(value: Any, field: str = "task") -> str:
     return task
 
 
-def parse_budget(value: Any, default: int, field: str = "budget", zero_means_default: bool = False) -> int:
+def parse_budget(value: Any, default: int, field: str = "budget") -> int:
+    """A token budget in 1..MAX_BUDGET; `default` when it is missing or 0."""
     if value is None:
         return default
     if (
@@ -63,10 +68,10 @@ def parse_budget(value: Any, default: int, field: str = "budget", zero_means_def
     ):
         raise RequestError(field, f"must be an integer, got {value!r}")
     budget = int(value)
-    if budget == 0 and zero_means_default:
+    if budget == 0:
         return default
-    if budget <= 0:
-        raise RequestError(field, f"must be positive, got {budget}")
+    if budget < 0:
+        raise RequestError(field, f"must be 0 (the default) or positive, got {budget}")
     if budget > MAX_BUDGET:
         raise RequestError(field, f"must be at most {MAX_BUDGET}, got {budget}")
     return budget
@@ -85,11 +90,10 @@ def plan_request_from_json(
     raw: Mapping[str, Any],
     default_budget: int = DEFAULT_BUDGET,
     budget_field: str = "budget",
-    zero_budget_means_default: bool = False,
 ) -> PlanRequest:
     """Validate the plan fields of a JSON request (LSP uses `budget`, HTTP `token_budget`)."""
     return PlanRequest(
         task=parse_task(raw.get("task")),
-        budget=parse_budget(raw.get(budget_field), default_budget, budget_field, zero_budget_means_default),
+        budget=parse_budget(raw.get(budget_field), default_budget, budget_field),
         detail=parse_detail(raw.get("detail")),
     )

@@ -373,12 +373,7 @@ class Door:
                 400, "invalid_request", "legacy: there is no legacy pipeline here", field="legacy"
             )
         try:
-            return plan_request_from_json(
-                raw,
-                self.engine.settings.token_budget,
-                budget_field="token_budget",
-                zero_budget_means_default=True,
-            )
+            return plan_request_from_json(raw, self.engine.settings.token_budget, budget_field="token_budget")
         except RequestError as exc:
             raise _bad_field(exc) from None
 

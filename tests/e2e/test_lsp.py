@@ -530,6 +530,8 @@ async def test_settings_warnings_and_changes(shop: GitRepo, tmp_path: Path) -> N
         result = await plan(client, "apply_discount")
         assert result["budget_report"]["token_budget"] == 1234
         assert result["budget_report"]["estimated_used"] <= 1234
+        # A budget of 0 means the default, here the client's setting, as in every door.
+        assert (await plan(client, "apply_discount", budget=0))["budget_report"]["token_budget"] == 1234
 
         client.set_configuration({"exclude": ["billing/**"]}, section="rtk")
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))

@@ -92,6 +92,8 @@ async def check_tools(session: ClientSession, root: Path) -> None:
     assert structured["selected"][0]["rel_path"] == "billing/invoice.py"
     assert structured["root"] == str(root) and structured["budget_report"]["token_budget"] == 3000
     assert text(plan) == structured["context"] and "## billing/invoice.py" in text(plan)
+    default = await call_tool(session, "plan_context", {"task": TASK, "budget": 0})
+    assert default.structured_content["budget_report"]["token_budget"] == 4000  # type: ignore[index]
 
     expanded = await call_tool(
         session, "expand", {"path": "billing/invoice.py", "symbols": ["InvoiceCalculator.apply_discount"]}
@@ -101,6 +103,8 @@ async def check_tools(session: ClientSession, root: Path) -> None:
     assert "def total" not in text(expanded)  # that symbol only, not the file
     [block] = expanded.structured_content["blocks"]  # type: ignore[index]
     assert block["name"] == "InvoiceCalculator.apply_discount" and block["kind"] == "method"
+    zero = await call_tool(session, "expand", {"path": "billing/tax.py", "start_line": 6, "budget": 0})
+    assert zero.structured_content["budget"] == 2000  # type: ignore[index]  # 0 means the default
 
     lines = await call_tool(
         session, "expand", {"path": str(root / "billing/tax.py"), "start_line": 6, "end_line": 8}

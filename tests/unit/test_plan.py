@@ -239,9 +239,13 @@ def test_request_validation_names_the_field(raw: dict[str, object], field: str) 
     assert e.value.field == field
 
 
-def test_http_style_zero_budget_means_default() -> None:
-    req = plan_request_from_json({"task": "x", "token_budget": 0}, 4000, "token_budget", True)
-    assert req.budget == 4000
+@pytest.mark.parametrize("field", ["budget", "token_budget"])
+def test_a_zero_budget_means_the_default_in_every_door(field: str) -> None:
+    assert plan_request_from_json({"task": "x", field: 0}, 1234, field).budget == 1234
+    assert plan_request_from_json({"task": "x"}, 1234, field).budget == 1234
+    assert plan_request_from_json({"task": "x", field: 7}, 1234, field).budget == 7
+    with pytest.raises(RequestError, match="must be 0 \\(the default\\) or positive, got -1"):
+        plan_request_from_json({"task": "x", field: -1}, 1234, field)
 
 
 def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(shop: GitRepo, tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from rtk_lsp import __version__
 from rtk_lsp.engine import Engine, EngineError, FolderState, IndexNotReady
 from rtk_lsp.plan import lookup
 from rtk_lsp.plan.pipeline import ReadSource
-from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, parse_task
+from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, parse_budget, parse_task
 from rtk_lsp.plan.result import Detail as PlanDetail
 from rtk_lsp.plan.result import to_json
 from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
@@ -146,8 +146,9 @@ Task = Annotated[
 Budget = Annotated[
     int,
     Field(
-        description="Tokens for the whole answer (the Markdown context). Larger budgets list more files.",
-        ge=1,
+        description=f"Tokens for the whole answer (the Markdown context); 0 means the default ({DEFAULT_BUDGET}). "
+        "Larger budgets list more files.",
+        ge=0,
         le=MAX_BUDGET,
     ),
 ]
@@ -182,7 +183,7 @@ class Tools:
         root: Root = None,
     ) -> CallToolResult:
         try:
-            request = PlanRequest(parse_task(task), budget, detail)
+            request = PlanRequest(parse_task(task), parse_budget(budget, DEFAULT_BUDGET), detail)
         except RequestError as exc:
             raise ToolError(str(exc)) from None
         folder = await self.backend.folder(root)
@@ -214,12 +215,20 @@ class Tools:
         start_line: Annotated[int | None, Field(description="First line to show (1-based).", ge=1)] = None,
         end_line: Annotated[int | None, Field(description="Last line to show (inclusive).", ge=1)] = None,
         budget: Annotated[
-            int, Field(description="Tokens for the answer; longer code is cut.", ge=1, le=MAX_BUDGET)
+            int,
+            Field(
+                description="Tokens for the answer; longer code is cut. "
+                f"0 means the default ({lookup.DEFAULT_EXPAND_BUDGET}).",
+                ge=0,
+                le=MAX_BUDGET,
+            ),
         ] = lookup.DEFAULT_EXPAND_BUDGET,
         root: Root = None,
     ) -> Annotated[CallToolResult, ExpandResult]:
+        tokens = parse_budget(budget, lookup.DEFAULT_EXPAND_BUDGET)
+
         def run(snapshot: Any, read: ReadSource) -> dict[str, Any]:
-            return lookup.expand(snapshot, read, path, symbols or (), start_line, end_line, budget)
+            return lookup.expand(snapshot, read, path, symbols or (), start_line, end_line, tokens)
 
         result = await self._query(ctx, root, run)
         return CallToolResult(
