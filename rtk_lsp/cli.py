@@ -1,23 +1,30 @@
-"""The command line: `rtk-lsp index | plan | lsp | mcp | serve | install-hook | install-mcp`."""
+"""The command line: `rtk-lsp index | plan | demo | lsp | mcp | serve | install-mcp | install-hook`.
+
+Each command declares its flags in `build_parser` (every flag says its default) and runs as a
+`cmd_*(args) -> exit code` function. Options may be written before or after the command's name:
+`main` moves those written before it to after it, where the command's own parser reads them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import logging
 import os
+import shlex
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rtk_lsp import __version__, demo, hook, install_mcp
+from rtk_lsp.paths import innermost
 from rtk_lsp.plan.request import DETAILS, PlanRequest, RequestError, parse_budget, parse_detail, parse_task
 from rtk_lsp.plan.result import plan_json, to_json
 from rtk_lsp.server import discovery, http_cli
 from rtk_lsp.settings import (
     DEFAULT_BUDGET,
-    MAX_BUDGET,
     add_index_arguments,
     index_flags_given,
     settings_from_args,
@@ -124,6 +131,23 @@ def _format_text(result: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# How a plan is printed, by `--format`.
+PLAN_FORMATS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "text": _format_text,
+    "markdown": lambda result: str(result["context"]).rstrip("\n"),
+    "json": plan_json,
+    "paths": lambda result: "\n".join(f["rel_path"] for f in result["selected"]),
+}
+
+# A plan computed in this process that takes longer than this (seconds) suggests a server, in one
+# line on stderr. RTK_LSP_SERVER_HINT_AFTER sets another number of seconds, or `off`.
+SERVER_HINT_AFTER = 2.0
+SERVER_HINT_ENV = "RTK_LSP_SERVER_HINT_AFTER"
+# Seconds `--daemon` waits for the server it started to answer: a guard against a hang, long
+# enough for a first index of a large workspace on a loaded machine, never a deadline to race.
+DAEMON_WAIT = 600.0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     try:
         task = parse_task(args.task)
@@ -135,19 +159,95 @@ def cmd_plan(args: argparse.Namespace) -> int:
     request = PlanRequest(task, budget, detail)
     # A running server answers with its own settings; flags that change the index need our own.
     own_index = args.no_server or index_flags_given(args)
-    result = None if own_index else discovery.plan_via_running_server(root, request)
+    if args.daemon and own_index:
+        raise UsageError("--daemon plans through a server: it does not go with --no-server or index flags")
+    result = None
+    if not own_index:
+        # Only a plan of this very root: a server of a directory above it would answer for that
+        # directory, and the answer would depend on whether a server runs.
+        result = discovery.plan_via_running_server(root, request, exact=True)
+        if result is None and args.daemon:
+            result = _plan_via_daemon(os.path.realpath(root), request)
     if result is None:
         from rtk_lsp.planning import plan_root  # heavy: see cmd_index
 
+        started = time.monotonic()
         with _Progress() as progress:
             result = to_json(plan_root(root, request, settings_from_args(args), progress=progress))
-    if args.format == "json":
-        print(plan_json(result))
-    elif args.format == "paths":
-        print("\n".join(f["rel_path"] for f in result["selected"]))
-    else:
-        print(_format_text(result))
+        hint_after = _server_hint_after()
+        seconds = time.monotonic() - started
+        if not args.no_server and hint_after is not None and seconds > hint_after:
+            print(_server_hint(os.path.realpath(root), seconds), file=sys.stderr)
+    print(PLAN_FORMATS[args.format](result))
     return 0
+
+
+def _server_hint_after() -> float | None:
+    raw = os.environ.get(SERVER_HINT_ENV, "").strip()
+    if raw.lower() == "off":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return SERVER_HINT_AFTER
+    return value if value >= 0 else SERVER_HINT_AFTER
+
+
+def _server_hint(root: str, seconds: float) -> str:
+    """One line that says how the next plan of `root` gets faster."""
+    for server in discovery.servers_for(root):
+        served = innermost(root, server.roots, str)
+        if served is not None:
+            return (
+                f"rtk-lsp: planned in {seconds:.1f} s in this process; the server running for {served} "
+                f"answers --root {shlex.quote(served)} warm"
+            )
+    return (
+        f"rtk-lsp: planned in {seconds:.1f} s without a server; `rtk-lsp serve --root {shlex.quote(root)}` "
+        "keeps the index warm (or add --daemon to start one in the background)"
+    )
+
+
+def _plan_via_daemon(root: str, request: PlanRequest) -> dict[str, Any] | None:
+    """The plan from a server for `root` started in the background (as the Claude Code hook does);
+    None if it does not answer, with one line on stderr that says so."""
+    if discovery.too_broad(root):
+        raise UsageError(f"--daemon: {root} is too broad to serve (the home directory or above)")
+    pid = hook.start_server(root)
+    if pid is not None:
+        print(
+            f"rtk-lsp: started `rtk-lsp serve` for {root} in the background (pid {pid}); "
+            f"it exits after {hook.IDLE_TIMEOUT // 60} minutes without a request",
+            file=sys.stderr,
+        )
+    deadline = time.monotonic() + DAEMON_WAIT
+    while time.monotonic() < deadline:
+        server = next((s for s in discovery.servers_for(root) if s.may_answer_as_root(root)), None)
+        if server is None:
+            if not discovery.lock_held("serve", root):
+                break  # it is not starting (any more): its log says why
+            time.sleep(0.05)
+            continue
+        try:
+            result = discovery.plan_from(server, root, request)
+        except discovery.ServerError as exc:
+            if exc.status == 503:  # still indexing (the request waited for it), or busy
+                time.sleep(0.1)
+                continue
+            log.debug("server %s did not plan: %s", server.url, exc)
+            break
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            log.debug("server %s did not plan: %s", server.url, exc)
+            break
+        if result.get("root") == root:
+            return result
+        break
+    print(
+        f"rtk-lsp: the server for {root} did not answer (its log is in {discovery.discovery_dir()}); "
+        "planning in this process",
+        file=sys.stderr,
+    )
+    return None
 
 
 def cmd_lsp(args: argparse.Namespace) -> int:
@@ -163,7 +263,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         'On your own project: rtk-lsp plan "TASK" --root /path/to/project\n',
         file=sys.stderr,
     )
-    plan_args = build_parser().parse_args(["plan", args.task, "--root", root])
+    # In this process: a hint to start a server for the example's copy would be no help.
+    plan_args = build_parser().parse_args(["plan", args.task, "--root", root, "--no-server"])
     result: int = plan_args.func(plan_args)
     return result
 
@@ -182,32 +283,61 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rtk-lsp",
         description="Plan the context of a coding task: which files and symbols matter, "
         "within a token budget.",
+        epilog="Options may come before or after the command: `rtk-lsp -v plan TASK` is "
+        "`rtk-lsp plan TASK -v`. `rtk-lsp COMMAND -h` lists a command's options.",
     )
     p.add_argument("--version", action="version", version=f"rtk-lsp {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--root", default=".", help="workspace root (default: current directory)")
+        sp.add_argument("--root", default=".", help="workspace root (default: the current directory)")
         add_index_arguments(sp)
 
     sp = sub.add_parser("index", help="build or refresh the index and print what it holds")
     common(sp)
-    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.add_argument("--format", choices=("text", "json"), default="text", help="(default text)")
     sp.add_argument("--full", action="store_true", help="re-read every file, ignoring the cache")
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("plan", help="plan the context for a task")
     sp.add_argument("task", nargs="?", help="the task, in words")
     common(sp)
-    sp.add_argument("--budget", type=int, default=None, help=f"token budget (default {DEFAULT_BUDGET})")
-    sp.add_argument("--detail", choices=DETAILS, default="symbols")
-    sp.add_argument("--format", choices=("json", "text", "paths"), default="text")
-    sp.add_argument("--no-server", action="store_true", help="compute in this process even if a server runs")
+    sp.add_argument(
+        "--budget",
+        type=int,
+        default=DEFAULT_BUDGET,
+        metavar="TOKENS",
+        help=f"tokens for the plan's context; 0 means the default (default {DEFAULT_BUDGET})",
+    )
+    sp.add_argument(
+        "--detail",
+        choices=DETAILS,
+        default="symbols",
+        help="paths: the files; symbols: also why, and their relevant definitions with line ranges; "
+        "content: also the source of those definitions (default symbols)",
+    )
+    sp.add_argument(
+        "--format",
+        choices=tuple(PLAN_FORMATS),
+        default="text",
+        help="text: for people; markdown: the context, ready to paste into a prompt; json: the plan "
+        "object (as HTTP and LSP return it); paths: the selected paths, one a line (default text)",
+    )
+    sp.add_argument(
+        "--no-server", action="store_true", help="compute in this process even if a server serves the root"
+    )
+    sp.add_argument(
+        "--daemon",
+        action="store_true",
+        help="when no server serves the root, start `rtk-lsp serve` for it in the background (it exits "
+        f"after {hook.IDLE_TIMEOUT // 60} minutes without a request) and plan through it",
+    )
     sp.set_defaults(func=cmd_plan)
 
     sp = sub.add_parser("lsp", help="run the language server on stdio")
-    sp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead (for debugging)")
+    sp.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging (default: stdio)"
+    )
     sp.set_defaults(func=cmd_lsp)
 
     sp = sub.add_parser(
@@ -245,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the client's documented MCP configuration (a backup is made first; running it "
         "again changes nothing; --uninstall removes only the rtk-lsp entry). See docs/agents.md.",
     )
-    sp.add_argument("--client", required=True, choices=tuple(install_mcp.CLIENT))
+    sp.add_argument("--client", required=True, choices=tuple(install_mcp.CLIENT), help="the agent (required)")
     sp.add_argument(
         "--scope",
         choices=("project", "user"),
@@ -268,24 +398,65 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--settings", metavar="PATH", help="settings file (default ~/.claude/settings.json)")
     sp.add_argument("--uninstall", action="store_true", help="remove the hook instead")
-    sp.add_argument("--budget", type=_budget, default=4000, help="tokens for the whole injected block")
-    sp.add_argument("--detail", choices=DETAILS, default="content")
+    sp.add_argument(
+        "--budget",
+        type=_budget,
+        default=DEFAULT_BUDGET,
+        metavar="TOKENS",
+        help=f"tokens for the whole injected block; 0 means the default (default {DEFAULT_BUDGET})",
+    )
+    sp.add_argument("--detail", choices=DETAILS, default=hook.DEFAULT_DETAIL, help="(default content)")
     sp.add_argument("--command", help="the hook command to install (default: this Python, -m rtk_lsp.hook)")
     sp.set_defaults(func=hook.cmd_install_hook)
+
+    for command in sub.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     return p
 
 
 def _budget(text: str) -> int:
-    value = int(text)
-    if not 0 < value <= MAX_BUDGET:
-        raise argparse.ArgumentTypeError(f"must be in 1..{MAX_BUDGET}, got {value}")
-    return value
+    try:
+        return parse_budget(int(text), DEFAULT_BUDGET)
+    except RequestError as e:
+        raise argparse.ArgumentTypeError(e.message) from None
+
+
+def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands: dict[str, argparse.ArgumentParser] = action.choices
+            return commands
+    return {}
+
+
+def options_after_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """`rtk-lsp -v --root X plan T` read as `rtk-lsp plan -v --root X T`: the options written
+    before the command move after it, where its parser takes them or says it does not know them.
+    The program's own options (--help, --version) stay where they are."""
+    commands = _commands(parser)
+    takes_value = {
+        option
+        for command in commands.values()
+        for action in command._actions
+        if action.nargs != 0
+        for option in action.option_strings
+    }
+    own = {option for action in parser._actions for option in action.option_strings}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in commands:
+            return [arg, *argv[:i], *argv[i + 1 :]]
+        if arg in own or arg == "--" or not arg.startswith("-"):
+            break
+        i += 2 if arg in takes_value else 1
+    return list(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(options_after_command(parser, sys.argv[1:] if argv is None else argv))
     except SystemExit as e:  # argparse already printed its one-line error
         return int(e.code or 0) if isinstance(e.code, int) else 2
     logging.basicConfig(

@@ -133,6 +133,14 @@ class ServerInfo:
         allowed = innermost(path, self.allow, str)
         return len(allowed) if allowed is not None else -1
 
+    def may_answer_as_root(self, path: str) -> bool:
+        """Whether this server's plan for `path` can be a plan of `path` itself: it serves `path`,
+        or no root of its holds `path` and it would open `path` on demand (which the answer's
+        `root` confirms). A server of a directory above `path` answers with that directory's plan."""
+        return path in self.roots or (
+            innermost(path, self.roots, str) is None and innermost(path, self.allow, str) is not None
+        )
+
 
 def _parse(path: str, data: Any) -> ServerInfo | None:
     if not isinstance(data, Mapping):
@@ -403,6 +411,31 @@ def call(
         conn.close()
 
 
+def plan_from(
+    server: ServerInfo,
+    root: str,
+    request: PlanRequest,
+    *,
+    timeout: float = PLAN_TIMEOUT,
+    wait: float = INDEX_WAIT,
+) -> dict[str, Any]:
+    """One plan of `root` (a resolved path) from one server.
+
+    Raises OSError, ServerError (503 `index_not_ready` while its first index builds past
+    `wait` seconds), ValueError or http.client.HTTPException.
+    """
+    body = {
+        "project_root": root,
+        "task": request.task,
+        "token_budget": request.budget,
+        "detail": request.detail,
+    }
+    result = call(server, "POST", "/v1/plan-context", body, timeout=timeout, wait=wait)
+    if not isinstance(result, dict):
+        raise ValueError(f"the answer is a JSON {type(result).__name__}, not a plan")
+    return result
+
+
 def plan_via_running_server(
     root: str,
     request: PlanRequest,
@@ -410,25 +443,27 @@ def plan_via_running_server(
     timeout: float = PLAN_TIMEOUT,
     wait: float = INDEX_WAIT,
     directory: str | None = None,
+    exact: bool = False,
 ) -> dict[str, Any] | None:
-    """The plan from a live server serving `root` (or a parent of it); None on any failure.
+    """The plan from a live server serving `root` (or, unless `exact`, a parent of it); None on any failure.
 
     None means "compute it yourself": no server, a stale file (removed on the way), a server
-    still indexing past `wait` seconds, a refused token, or a timeout.
+    still indexing past `wait` seconds, a refused token, or a timeout. With `exact`, only a
+    plan whose root is `root` itself counts, so that the answer is the one computed in process.
     """
     real = os.path.realpath(root)
-    body = {
-        "project_root": real,
-        "task": request.task,
-        "token_budget": request.budget,
-        "detail": request.detail,
-    }
     for server in servers_for(real, directory):
+        if exact and not server.may_answer_as_root(real):
+            continue
         try:
-            result = call(server, "POST", "/v1/plan-context", body, timeout=timeout, wait=wait)
+            result = plan_from(server, real, request, timeout=timeout, wait=wait)
         except (OSError, ValueError, ServerError, http.client.HTTPException) as exc:
             logger.debug("server %s (pid %d) did not plan: %s", server.url, server.pid, exc)
             continue
-        if isinstance(result, dict):
-            return result
+        if exact and result.get("root") != real:
+            logger.debug(
+                "server %s (pid %d) planned %s, not %s", server.url, server.pid, result.get("root"), real
+            )
+            continue
+        return result
     return None

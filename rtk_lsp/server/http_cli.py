@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="also serve, on first request, any project under DIR (repeatable)",
+        help="also serve, on first request, any project under DIR (repeatable; default none)",
     )
     sp.add_argument("--port", type=_port, default=0, help="TCP port (default 0: any free port)")
     sp.add_argument(
@@ -67,7 +67,13 @@ def register(sub: Any) -> None:
         metavar="N",
         help="distinct plans queued or running before 503 (default 64)",
     )
-    sp.add_argument("--workers", type=positive_int, default=None, help="planning threads")
+    sp.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="planning threads (default: the number of CPUs + 1, at least 3 and at most 8)",
+    )
     sp.add_argument(
         "--no-watch", action="store_true", help="do not watch files (HEAD is still checked per plan)"
     )
