@@ -179,9 +179,10 @@ def _server_ready(where: str, deadline: float, start: bool) -> bool:
 
 def start_server(root: str) -> int | None:
     """Start `rtk-lsp serve` for `root`, detached, unless one runs or is starting; its pid, or None.
+    The hook and `rtk-lsp plan --daemon` both start their servers here.
 
-    Hooks take the "spawn" lock in turn; the daemon takes the "serve" lock for its whole life
-    (and exits if another holds it), so racing hooks start one daemon per root.
+    Starters take the "spawn" lock in turn; the daemon takes the "serve" lock for its whole life
+    (and exits if another holds it), so racing starters start one daemon per root.
     """
     from rtk_lsp.server.discovery import discovery_dir, lock_held, servers_for, take_lock
 
