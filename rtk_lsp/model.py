@@ -96,6 +96,9 @@ class FileFacts:
     package: str = ""
     # line numbers of each reference, for callers/callees; name -> first few lines
     ref_lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # distinct string literals (not docstrings), bounded in count and length: the messages a
+    # task may quote and the option names it may pass
+    strings: tuple[str, ...] = ()
 
     def to_wire(self) -> tuple[Any, ...]:
         return (
@@ -104,17 +107,19 @@ class FileFacts:
             [i.to_tuple() for i in self.imports],
             self.package,
             {k: list(v) for k, v in self.ref_lines.items()},
+            list(self.strings),
         )
 
     @classmethod
     def from_wire(cls, w: Any) -> FileFacts:
-        syms, refs, imps, package, ref_lines = w
+        syms, refs, imps, package, ref_lines, strings = w
         return cls(
             symbols=tuple(Symbol.from_tuple(s) for s in syms),
             refs=dict(refs),
             imports=tuple(Import.from_tuple(i) for i in imps),
             package=package,
             ref_lines={k: tuple(v) for k, v in ref_lines.items()},
+            strings=tuple(strings),
         )
 
 

@@ -32,11 +32,11 @@ SCHEMA_VERSION = 4
 def _extractor_digest() -> str:
     """A digest of the code that turns files into rows (and rows into stored graph edges):
     any change to it invalidates stored rows."""
-    from rtk_lsp import text
+    from rtk_lsp import model, text
     from rtk_lsp.index import analyze, graph, languages, parse, resolve, scan
 
     h = hashlib.sha1()
-    for module in (analyze, graph, languages, parse, resolve, scan, text):
+    for module in (analyze, graph, languages, model, parse, resolve, scan, text):
         path = module.__file__ or ""
         # a package counts with every module in it
         paths = [path] if not path.endswith("__init__.py") else _package_files(os.path.dirname(path))

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from rtk_lsp.index.parse import LANGUAGES
-from rtk_lsp.index.parse.extract import MAX_REF_LINES, extract
+from rtk_lsp.index.parse.extract import MAX_REF_LINES, MAX_STRING_CHARS, MAX_STRINGS, extract
 from rtk_lsp.model import EMPTY_FACTS, SYMBOL_KINDS, FileFacts, Import
 
 
@@ -990,3 +990,77 @@ def test_the_registry_is_the_one_list_of_parsed_languages() -> None:
         for ext in spec.extensions:
             assert ext.startswith(".") and ext == ext.lower()
             assert detect_language(f"src/file{ext}") == spec.name
+
+
+# --------------------------------------------------------------------------- string literals
+
+LITERALS = {
+    "python": (
+        '"""Module doc."""\ndef f(line):\n    """Function doc."""\n'
+        '    raise ValueError(f"Unrecognized QDP line: {line}")\n'
+        'OPTIONS = {"notes": 1}\nmsg = ("Don\'t recognize the argument " "in the --msg-template.")\n'
+        'pattern = r"raw \\d+ string"\n',
+        [
+            "Unrecognized QDP line: {line}",
+            "notes",
+            "Don't recognize the argument",
+            "in the --msg-template.",
+            "raw \\d+ string",
+        ],
+    ),
+    "javascript": (
+        "\"use strict\";\nthrow new Error('Route.get() requires a callback function');\nconst t = `hello ${name} there`;\n",
+        ["Route.get() requires a callback function", "hello ${name} there"],
+    ),
+    "typescript": ('const m: string = "cannot find module";\n', ["cannot find module"]),
+    "rust": (
+        'fn main() { panic!("could not parse {} as a number", s); let r = r#"raw "quoted" text"#; let c = \'x\'; }',
+        ["could not parse {} as a number", 'raw "quoted" text'],
+    ),
+    "go": (
+        'package main\nfunc f() { fmt.Errorf("unknown flag: --%s", n); x := `raw go text` }\n',
+        ["unknown flag: --%s", "raw go text"],
+    ),
+    "java": (
+        'class A { void f() { throw new IllegalStateException("Cannot start twice"); } }',
+        ["Cannot start twice"],
+    ),
+    "c": ('int main() { printf("hello %s world", x); }', ["hello %s world"]),
+    "cpp": ('auto s = R"(raw cpp text)"; const char* t = "plain cpp";', ["raw cpp text", "plain cpp"]),
+    "ruby": ('def f\n  raise ArgumentError, "invalid table line: #{x}"\nend\n', ["invalid table line: #{x}"]),
+    "php": (
+        "<?php\nfunction f() { throw new Exception(\"Cannot load the file\"); $x = 'single quoted text'; }\n",
+        ["Cannot load the file", "single quoted text"],
+    ),
+    "csharp": (
+        'class A { void F() { throw new ArgumentException("Value cannot be null"); var s = $"hi {x} there"; } }',
+        ["Value cannot be null", "hi {x} there"],
+    ),
+    "kotlin": ('fun f() { throw IllegalStateException("Cannot start twice") }', ["Cannot start twice"]),
+    "swift": ('func f() { fatalError("Unexpected nil value here") }', ["Unexpected nil value here"]),
+    "scala": (
+        'object A { def f() = throw new RuntimeException("no such element here") }',
+        ["no such element here"],
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(LITERALS))
+def test_string_literals_are_kept_without_quotes_or_docstrings(language: str) -> None:
+    source, expected = LITERALS[language]
+    assert list(extract("f", language, source.encode()).strings) == expected
+
+
+def test_every_parsed_language_has_string_literals() -> None:
+    assert set(LITERALS) | {"tsx"} == LANGUAGES
+
+
+def test_string_literals_are_bounded_and_messages_come_first() -> None:
+    keys = "".join(f'K{i} = "key_{i}"\n' for i in range(MAX_STRINGS))
+    long = "word " * 200
+    source = f'{keys}X = "a message with words"\nY = "{long}"\n'.encode()
+    strings = extract("big.py", "python", source).strings
+    assert len(strings) == MAX_STRINGS
+    assert strings[:2] == ("a message with words", ("word " * 200).strip()[:MAX_STRING_CHARS])
+    assert all(len(s) <= MAX_STRING_CHARS for s in strings)
+    assert FileFacts.from_wire(extract("big.py", "python", source).to_wire()).strings == strings

@@ -34,7 +34,7 @@ from rtk_lsp.index.parse.spec import (
 )
 from rtk_lsp.model import EMPTY_FACTS, FileFacts, Import, Symbol
 
-__all__ = ["MAX_REF_LINES", "extract"]
+__all__ = ["MAX_REF_LINES", "MAX_STRINGS", "MAX_STRING_CHARS", "STRING_NODE_TYPES", "extract"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,28 @@ MAX_DOC = 160
 MAX_REF_LINES = 8
 # Bytes of header read for a signature; bounds the work on minified lines.
 _HEADER_BYTES = 1024
+# String literals kept per file, and the characters kept of each: enough for the messages and
+# option names a task quotes, bounded so that a data table of strings does not bloat the store.
+MAX_STRINGS = 400
+MAX_STRING_CHARS = 240
+
+# Node types that are string literals in some grammar. Whichever of them a grammar has are
+# captured, so a language added to the registry gets its literals without a pattern of its own.
+STRING_NODE_TYPES = (
+    "string",
+    "string_literal",
+    "interpreted_string_literal",
+    "raw_string_literal",
+    "template_string",
+    "text_block",
+    "encapsed_string",
+    "line_string_literal",
+    "multi_line_string_literal",
+    "verbatim_string_literal",
+    "interpolated_string_expression",
+)
+# A string that is a whole statement is a docstring or a directive (`"use strict"`), not a message.
+_STATEMENT_PARENTS = frozenset({"expression_statement"})
 
 
 # What a definition means for the definitions inside it.
@@ -70,9 +92,10 @@ class _Acc:
     refs: dict[str, int] = field(default_factory=dict)
     ref_lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
     package: str = ""
+    strings: tuple[str, ...] = ()
 
     def facts(self) -> FileFacts:
-        if not (self.symbols or self.imports or self.refs or self.package):
+        if not (self.symbols or self.imports or self.refs or self.package or self.strings):
             return EMPTY_FACTS
         return FileFacts(
             symbols=tuple(self.symbols),
@@ -80,6 +103,7 @@ class _Acc:
             imports=tuple(self.imports),
             package=self.package,
             ref_lines=self.ref_lines,
+            strings=self.strings,
         )
 
 
@@ -94,11 +118,16 @@ def _compile(language: str) -> _Compiled | None:
     if spec is not None:
         try:
             lang = Language(spec.grammar())
-            compiled = _Compiled(Parser(lang), _build_query(lang, spec.patterns, language), spec)
+            patterns = (*spec.patterns, *_string_patterns(lang))
+            compiled = _Compiled(Parser(lang), _build_query(lang, patterns, language), spec)
         except Exception:
             log.debug("no tree-sitter support for %s", language, exc_info=True)
     _COMPILED[language] = compiled
     return compiled
+
+
+def _string_patterns(lang: Language) -> tuple[str, ...]:
+    return tuple(f"({t}) @str" for t in STRING_NODE_TYPES if lang.id_for_node_kind(t, True))
 
 
 def _build_query(lang: Language, patterns: tuple[str, ...], language: str) -> Query:
@@ -173,6 +202,10 @@ def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
     except Exception:
         log.debug("definitions failed", exc_info=True)
     _references(f, captures.get("ref", ()))
+    try:
+        acc.strings = _strings(captures.get("str", ()), src)
+    except Exception:
+        log.debug("strings failed", exc_info=True)
 
 
 def _skip_refs(compiled: _Compiled, node: Node, skip: set[int]) -> None:
@@ -432,3 +465,47 @@ def _references(f: _File, nodes: Iterable[Node]) -> None:
         else:
             refs[name] = len(rows)
         ref_lines[name] = lines
+
+
+_STRING_OPEN = re.compile(r"^[A-Za-z@$]{0,3}(#*)(\"\"\"|\'\'\'|[\"\'`])")
+
+
+def _unquote(raw: str) -> str:
+    """A literal's text without its prefix and quotes: `f"x"`, `r#"x"#` (Rust), `R"d(x)d"` (C++)."""
+    m = _STRING_OPEN.match(raw)
+    if m is None:
+        return raw
+    hashes, quote = m.group(1), m.group(2)
+    body = raw[m.end() :]
+    if quote == '"' and raw[: m.start(1)].endswith("R"):
+        delim, _, body = body.partition("(")
+        end = ")" + delim + '"'
+    else:
+        end = quote + hashes
+    return body[: -len(end)] if body.endswith(end) else body
+
+
+def _strings(nodes: Iterable[Node], src: bytes) -> tuple[str, ...]:
+    """The distinct string literals of a file (not docstrings), messages before single words."""
+    seen: dict[str, None] = {}
+    inner_of: set[tuple[int, int]] = set()
+    for n in sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte)):
+        span = (n.start_byte, n.end_byte)
+        parent = n.parent
+        if span in inner_of or (parent is not None and parent.type in _STATEMENT_PARENTS):
+            continue
+        end = min(n.end_byte, n.start_byte + 4 * MAX_STRING_CHARS)
+        raw = src[n.start_byte : end].decode("utf-8", "replace")
+        # a grammar may nest a string node in another (Go, C#): keep the outer one only
+        for child in n.named_children:
+            inner_of.add((child.start_byte, child.end_byte))
+        text = _unquote(raw).strip()
+        if len(text) < 3 or not any(c.isalpha() for c in text):
+            continue
+        seen.setdefault(" ".join(text.split())[:MAX_STRING_CHARS], None)
+    strings = list(seen)
+    if len(strings) > MAX_STRINGS:
+        # a message says more than a key: keep the literals with words first, in file order
+        worded = [t for t in strings if " " in t]
+        strings = (worded + [t for t in strings if " " not in t])[:MAX_STRINGS]
+    return tuple(strings)
