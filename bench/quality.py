@@ -143,7 +143,9 @@ def main() -> None:
     for path in a.cases:
         with open(path) as f:
             cases.extend(json.loads(line) for line in f)
-    off: list[tuple[float, int, float]] = []  # off-topic cases: share of the budget emitted, files, confidence
+    off: list[
+        tuple[float, int, float]
+    ] = []  # off-topic cases: share of the budget emitted, files, confidence
     per_case = open(a.per_case, "w") if a.per_case else None  # noqa: SIM115
     for case in cases:
         try:
@@ -180,7 +182,10 @@ def main() -> None:
         ranked = [r.rel_path for r in result.ranked]
         rank = next((i + 1 for i, p in enumerate(ranked) if p in gold), 0)
         if a.misses and sc["r5"] < 1:
-            print(f"MISS {case['repo']} {case['sha'][:40]} rank={rank} gold={gold} top={ranked[:5]}", file=sys.stderr)
+            print(
+                f"MISS {case['repo']} {case['sha'][:40]} rank={rank} gold={gold} top={ranked[:5]}",
+                file=sys.stderr,
+            )
         if per_case:
             row = {"repo": case["repo"], "sha": case["sha"], "gold": gold, "rank": rank, "top10": ranked[:10]}
             row |= {"confidence": result.confidence, "used": result.budget_report.estimated_used}
@@ -189,7 +194,9 @@ def main() -> None:
         per_case.close()
     cols = ("r1", "r5", "r10", "a1", "a5", "a10", "mrr", "rb")
     heads = ("R@1", "R@5", "R@10", "A@1", "A@5", "A@10", "MRR", "Rbud")
-    print(f"{'repo':12} {'n':>3} " + " ".join(f"{h:>5}" for h in heads) + f" {'nsel':>5} {'over':>4} {'ms':>6}")
+    print(
+        f"{'repo':12} {'n':>3} " + " ".join(f"{h:>5}" for h in heads) + f" {'nsel':>5} {'over':>4} {'ms':>6}"
+    )
     order = [*sorted(k for k in agg if k != "ALL"), "ALL"] if agg else []
     macro = defaultdict(list)
     for repo in order:
@@ -215,6 +222,7 @@ def main() -> None:
             f"mean confidence {sum(o[2] for o in off) / n:.2f}"
         )
     print(f"({time.time() - t0:.1f} s)", file=sys.stderr)
+
 
 if __name__ == "__main__":
     main()

@@ -93,3 +93,40 @@ def held_git(tmp_path: Path, env: dict[str, str]) -> Path:
     wrapper.chmod(0o755)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     return gate
+
+
+# A small package for issue-style tasks: a traceback target, a loader with a message literal,
+# an option in a command line, and a file nothing points at.
+TRACKER = {
+    "tracker/__init__.py": "from tracker.stats.regression import PolyFit\nfrom tracker.io.loader import load_table\n",
+    "tracker/stats/__init__.py": "",
+    "tracker/stats/regression.py": (
+        '"""Polynomial fits."""\n\n\nclass PolyFit:\n    def __init__(self, order=2):\n'
+        "        self.order = order\n\n    def __call__(self, data):\n        return self._fit_predict(data)\n\n"
+        "    def _fit_predict(self, data):\n        if len(data) <= self.order:\n"
+        '            raise ValueError("order too high for the data")\n        return data\n'
+    ),
+    "tracker/io/__init__.py": "",
+    "tracker/io/loader.py": (
+        '"""Reading tables."""\n\n\ndef load_table(path):\n    rows = []\n    for line in open(path):\n'
+        "        if not line.strip():\n"
+        '            raise ValueError(f"Unrecognized table line: {line!r} in {path}")\n'
+        "        rows.append(line.split())\n    return rows\n"
+    ),
+    "tracker/report.py": (
+        '"""Summaries of fitted models."""\n\n\ndef summary(model, rows):\n'
+        '    return f"{type(model).__name__}: {len(rows)} rows"\n'
+    ),
+    "tracker/cli.py": (
+        "import argparse\n\n\ndef parser():\n    p = argparse.ArgumentParser()\n"
+        '    p.add_argument("--skip-blank", action="store_true", help="ignore blank table lines")\n'
+        "    return p\n"
+    ),
+    "README.md": "# tracker\n\nFits and summaries for tables of measurements.\n",
+}
+
+
+def make_tracker_repo(root: Path) -> GitRepo:
+    repo = GitRepo(root)
+    repo.commit("tracker: fits, loader, report", TRACKER)
+    return repo

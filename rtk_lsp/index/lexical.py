@@ -106,6 +106,28 @@ class LexicalIndex:
                     totals[field] += n
         return LexicalIndex(postings, lengths, totals)
 
+    def bm25_of(self, field: str, terms: Mapping[str, float], path: str, counts: Mapping[str, int]) -> float:
+        """BM25 of one file (whose term counts in `field` are `counts`), without scoring the others."""
+        n = self.doc_count
+        length = self.lengths[field].get(path)
+        if not n or length is None:
+            return 0.0
+        avg = max(self.totals[field] / n, 1.0)
+        norm = K1 * (1.0 - B[field] + B[field] * length / avg)
+        plists = self.postings[field]
+        score = 0.0
+        for term, qw in terms.items():
+            tf = counts.get(term, 0)
+            if tf:
+                score += _idf(n, len(plists.get(term, ()))) * qw * tf * (K1 + 1.0) / (tf + norm)
+        return score
+
+    def bm25_ceiling(self, field: str, terms: Mapping[str, float]) -> float:
+        """The most a file could score for `terms`: every one of them, often, in a short file."""
+        n = max(self.doc_count, 1)
+        plists = self.postings[field]
+        return sum(w * _idf(n, len(plists.get(t, ()))) for t, w in terms.items()) * (K1 + 1.0)
+
     def bm25(self, field: str, weighted_terms: Mapping[str, float]) -> dict[str, float]:
         """BM25 of every file matching any term in one field; terms carry query weights."""
         n = self.doc_count
@@ -116,6 +138,10 @@ class LexicalIndex:
 
 
 K = TypeVar("K")
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
 def bm25(
@@ -136,7 +162,7 @@ def bm25(
         plist = postings.get(term)
         if not plist:
             continue
-        idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5)) * qw
+        idf = _idf(n, len(plist)) * qw
         for key, tf in plist.items():
             norm = K1 * (1.0 - b + b * lengths[key] / avg)
             scores[key] = scores.get(key, 0.0) + idf * tf * (K1 + 1.0) / (tf + norm)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rtk_lsp.index.lexical import LexicalIndex
+from rtk_lsp.index.snapshot import LexicalIndex
 from rtk_lsp.model import FileFacts, FileRecord, Symbol
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.task import CodeName, Frame, TaskParts

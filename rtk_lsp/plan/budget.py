@@ -8,6 +8,7 @@ paid first, files follow in rank order, a file that does not fit is shrunk
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ def relevant_symbols(
         if (
             call_lines
             and sym.kind in ("function", "method")
-            and any(sym.start_line <= ln <= sym.end_line for ln in call_lines)
+            and _any_between(call_lines, sym.start_line, sym.end_line)
         ):
             s += 1.5
             why = why or "calls what the task names"
@@ -74,6 +75,11 @@ def relevant_symbols(
         outline = [s for s in rec.facts.symbols if not s.parent][:3]
         picked = [Picked(s, "outline") for s in outline]
     return sorted(picked, key=lambda p: p.symbol.start_line)
+
+
+def _any_between(ordered: list[int], low: int, high: int) -> bool:
+    i = bisect_left(ordered, low)
+    return i < len(ordered) and ordered[i] <= high
 
 
 def _symbol_line(sym: Symbol) -> str:
@@ -109,9 +115,10 @@ def render_block(
     return "".join(out)
 
 
-def header(task: str, budget: int) -> str:
+def header(task: str, budget: int, verdict: str = "") -> str:
     first = task.strip().splitlines()[0][:200] if task.strip() else ""
-    return f"# Context plan\ntask: {first}\nbudget: {budget} tokens\n\n"
+    said = f"confidence: {verdict}\n" if verdict else ""
+    return f"# Context plan\ntask: {first}\nbudget: {budget} tokens\n{said}\n"
 
 
 @dataclass
@@ -132,8 +139,9 @@ def assemble(
     detail: Detail,
     task: str,
     read_source: ReadSource | None,
+    verdict: str = "",
 ) -> Assembly:
-    head = header(task, budget)
+    head = header(task, budget, verdict)
     used = estimate_tokens(head)
     if used > budget:  # not even the header fits: emit nothing rather than overrun
         head, used = "", 0
@@ -150,9 +158,14 @@ def assemble(
         if left < MIN_USEFUL_TOKENS:
             dropped.append(DroppedFile(r.path, r.score, "budget exhausted"))
             continue
-        symbols = relevant_symbols(rec, r, query, seed_refs, matched_names) if detail != "paths" else []
-        source = read_source(r.path) if detail == "content" and read_source is not None else None
-        block, cost = _fit(rec, r, symbols, detail, source, left)
+        symbols: list[Picked] = []
+        bare = estimate_tokens(render_block(rec, r, [], "symbols", None)) if detail != "paths" else 0
+        if bare > left:  # not even the file's header fits: no need to pick its symbols
+            block, cost = None, bare
+        else:
+            symbols = relevant_symbols(rec, r, query, seed_refs, matched_names) if detail != "paths" else []
+            source = read_source(r.path) if detail == "content" and read_source is not None else None
+            block, cost = _fit(rec, r, symbols, detail, source, left)
         if block is None:
             dropped.append(DroppedFile(r.path, r.score, f"over budget (needs {cost}, {left} left)"))
             continue

@@ -22,10 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rtk_lsp.index.history import History
-from rtk_lsp.index.lexical import K1, LexicalIndex
+from rtk_lsp.index.snapshot import History, LexicalIndex
 from rtk_lsp.model import FileRecord
-from rtk_lsp.plan.rank import Query, Ranked, commit_index
+from rtk_lsp.plan.rank import Query, Ranked
 from rtk_lsp.text import term_counts
 
 FLOOR = 0.15  # below this a plan selects nothing
@@ -65,13 +64,7 @@ def _lexical(
     """How well the best file holds the task's words (BM25 over its text, as a share of the most a
     file could score), how many of the words this workspace never uses, and how many there are."""
     terms = _prose_terms(query)
-    body = lexical.postings["body"]
-    n = max(lexical.doc_count, 1)
-    # the most a file can score: every word, often, in a short file
-    ceiling = sum(
-        w * math.log(1.0 + (n - len(body.get(t, ())) + 0.5) / (len(body.get(t, ())) + 0.5))
-        for t, w in terms.items()
-    )
+    ceiling = lexical.bm25_ceiling("body", terms)
     if not ceiling:
         return 0.0, 0, 0
     best = 0.0
@@ -79,8 +72,8 @@ def _lexical(
         rec = files.get(p)
         if rec is not None:
             best = max(best, lexical.bm25_of("body", terms, p, rec.body_terms))
-    unknown = sum(1 for t in terms if t not in body)
-    return best / (ceiling * (K1 + 1.0)), unknown, len(terms)
+    body = lexical.postings["body"]
+    return best / ceiling, sum(1 for t in terms if t not in body), len(terms)
 
 
 def _history(history: History, query: Query) -> float:
@@ -88,12 +81,10 @@ def _history(history: History, query: Query) -> float:
     terms = _prose_terms(query)
     if not history.commits or not terms:
         return 0.0
-    index = commit_index(history)
+    index = history.subjects
     n = max(len(index.lengths), 1)
-    idf = {
-        t: math.log(1.0 + (n - len(index.postings.get(t, ())) + 0.5) / (len(index.postings.get(t, ())) + 0.5))
-        for t in terms
-    }
+    df = {t: len(index.postings.get(t, ())) for t in terms}
+    idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
     total = sum(idf.values())
     best = 0.0
     for i, _ in index.search(terms, 5):

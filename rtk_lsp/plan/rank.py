@@ -24,7 +24,9 @@ from rtk_lsp.index.snapshot import (
 )
 from rtk_lsp.model import FileRecord, Symbol
 from rtk_lsp.plan import weights as W
+from rtk_lsp.plan.anchors import Hits, code_hits, literal_hits, symbols_named, traceback_hits
 from rtk_lsp.plan.result import Intent, Source
+from rtk_lsp.plan.task import TaskParts, read_task
 from rtk_lsp.text import term_counts, word_terms
 
 
@@ -55,10 +57,16 @@ class Query:
     terms: Mapping[str, float]
     identifiers: tuple[str, ...]
     words: frozenset[str]  # lowercased raw words, for whole-name matches
+    condensed: bool = False  # the task was too long to read whole
 
 
-def build_query(intent: Intent, task: str) -> Query:
+def build_query(
+    intent: Intent, task: str, code_words: str = "", title: str = "", condensed: bool = False
+) -> Query:
     weights: dict[str, float] = {}
+    # the words of code and tracebacks hint, prose decides: they never outweigh a prose word
+    for t in term_counts(code_words):
+        weights[t] = W.CODE_TERMS
     for word in intent.keywords:
         for t in word_terms(word):
             weights[t] = 1.0
@@ -69,8 +77,16 @@ def build_query(intent: Intent, task: str) -> Query:
     for p in intent.paths:
         for t in term_counts(p.replace("/", " ").replace(".", " ")):
             weights[t] = max(weights.get(t, 0.0), 1.0)
-    words = frozenset(w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task))
-    return Query(weights, intent.identifiers, words)
+    # an issue's title (a commit's subject) says in a line what the rest says at length
+    for t in term_counts(title):
+        if weights.get(t, 0.0) >= 1.0:
+            weights[t] = W.TITLE_TERMS
+    cap = W.CONDENSED_QUERY_TERMS if condensed else W.MAX_QUERY_TERMS
+    if len(weights) > cap:  # a long task: its strongest terms, earliest first
+        kept = sorted(weights, key=lambda t: -weights[t])[:cap]
+        weights = {t: weights[t] for t in kept}
+    words = frozenset(w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", task)[: cap * 2])
+    return Query(weights, intent.identifiers[:cap], words, condensed)
 
 
 # ---- signals --------------------------------------------------------------------------------------
@@ -79,7 +95,13 @@ def build_query(intent: Intent, task: str) -> Query:
 def lexical_scores(index: LexicalIndex, query: Query) -> dict[str, float]:
     total: dict[str, float] = {}
     for f in LEXICAL_FIELDS:
-        for path, s in index.bm25(f, query.terms).items():
+        terms = query.terms
+        if query.condensed or len(terms) > W.LONG_QUERY:
+            # a long task: words in a large share of the files cost the most and tell the least
+            common = W.COMMON_SHARE * max(index.doc_count, 1)
+            plists = index.postings[f]
+            terms = {t: w for t, w in terms.items() if len(plists.get(t, ())) <= common}
+        for path, s in index.bm25(f, terms).items():
             total[path] = total.get(path, 0.0) + W.FIELD_WEIGHTS[f] * s
     return total
 
@@ -96,21 +118,31 @@ def symbol_matches(
         matched.setdefault(path, {}).setdefault(sym.qualified, why)
 
     wanted: dict[str, float] = {}
+    owners: dict[str, set[str]] = {}  # `Class.method`: the method is wanted where Class defines it
     for ident in query.identifiers:
         parts = [p for p in re.split(r"\.|::|->|#", ident) if p]
         for i, p in enumerate(parts):
             # the last part of `Class.method` is the thing itself; the others are its scope
             wanted[p] = max(wanted.get(p, 0.0), 1.0 if i == len(parts) - 1 else 0.8)
+            if i:
+                owners.setdefault(p, set()).add(parts[i - 1])
     for name, strength in wanted.items():
-        for path in defs.get(name, ()):
-            ndefs = len(defs[name])
-            for sym in d.text[path].facts.symbols if path in d.text else ():
-                if sym.name == name:
-                    hit(
-                        path, sym, strength / math.sqrt(ndefs), f"defines `{sym.qualified}` named in the task"
-                    )
-    # Names spelled out in words ("rebuild proxies" -> rebuild_proxies), or a plain word that is a name.
-    term_set = set(query.terms)
+        defining = defs.get(name, ())
+        syms = [(path, sym) for path in defining for sym in _defined(d, path, name)]
+        scopes = owners.get(name, set())
+        # the scope is a class (`Dataset.update`) or a module (`irradiance.reindl`)
+        owned = [(p, sym) for p, sym in syms if sym.parent in scopes or _stem(p) in scopes]
+        if owned:
+            syms, ndefs = owned, len({path for path, _ in owned})
+        elif name.startswith("__"):
+            continue  # `RST.__init__` where RST has no `__init__`: not every class's `__init__`
+        else:
+            ndefs = len(defining)
+        for path, sym in syms:
+            hit(path, sym, strength / math.sqrt(ndefs), f"defines `{sym.qualified}` named in the task")
+    # Names spelled out in words ("rebuild proxies" -> rebuild_proxies), or a plain word that is a name;
+    # the prose's words only, not the weaker hints from code
+    term_set = {t for t, w in query.terms.items() if w >= 1.0}
     for term in sorted(term_set):
         for path, sym, words in d.multi_word.get(term, ()):
             if sym.name not in wanted and all(w in term_set for w in words):
@@ -123,6 +155,15 @@ def symbol_matches(
             if sym.name not in wanted:
                 hit(path, sym, 0.45, f"defines `{sym.qualified}`, a word of the task")
     return {p: min(s, 1.0) for p, s in scores.items()}, matched
+
+
+def _defined(d: Lookups, path: str, name: str) -> list[Symbol]:
+    rec = d.text.get(path)
+    return symbols_named(rec, name) if rec is not None else []
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def path_matches(d: Lookups, intent: Intent, query: Query) -> dict[str, tuple[float, str]]:
@@ -209,23 +250,43 @@ def similar_commit_scores(
 
 
 def rank(
-    snapshot: Snapshot, intent: Intent, query: Query, limit: int = W.EXPLAINED_LIMIT
+    snapshot: Snapshot,
+    intent: Intent,
+    query: Query,
+    parts: TaskParts | None = None,
+    limit: int = W.EXPLAINED_LIMIT,
 ) -> tuple[list[Ranked], int]:
     """The best `limit` files, explained, and how many files scored at all."""
     d = snapshot.lookups
     graph, history = snapshot.graph, snapshot.history
     text_files = d.text
+    parts = parts if parts is not None else read_task(" ".join(query.words))
     lex = normalised(lexical_scores(snapshot.lexical, query))
     sym, matched = symbol_matches(d, graph.defs, query)
     paths = path_matches(d, intent, query)
+    anchors: dict[Source, Hits] = {
+        "traceback": traceback_hits(
+            d.by_dir, d.by_stem, text_files, graph.defs, parts.frames, parts.error_names
+        ),
+        "code": code_hits(d.by_dir, d.by_stem, text_files, graph.defs, graph.refs, parts),
+        "literal": literal_hits(snapshot.lexical, text_files, parts),
+    }
+    # what the budget lists first in a file: definitions the task names, its frames, its code's calls
+    named: dict[str, dict[str, str]] = {p: dict(m) for p, m in matched.items()}
+    for hits in anchors.values():
+        for p, syms in hits.symbols.items():
+            for q, why in syms.items():
+                named.setdefault(p, {}).setdefault(q, why)
     mult = {cls: structure_multiplier(cls, intent) for cls in set(d.classes.values())}
 
     first: dict[str, float] = {}
-    for p in lex.keys() | sym.keys() | paths.keys():
+    direct = [(W.SIGNAL_WEIGHTS[k], h.scores) for k, h in anchors.items()]
+    for p in lex.keys() | sym.keys() | paths.keys() | {p for _, s in direct for p in s}:
         first[p] = (
             W.SIGNAL_WEIGHTS["lexical"] * lex.get(p, 0.0)
             + W.SIGNAL_WEIGHTS["symbol"] * sym.get(p, 0.0)
             + W.SIGNAL_WEIGHTS["path"] * paths.get(p, (0.0, ""))[0]
+            + sum(w * s.get(p, 0.0) for w, s in direct)
         ) * mult[d.classes[p]]
     top = sorted(first, key=lambda p: (-first[p], p))[: W.SEEDS]
     best = first[top[0]] if top else 0.0
@@ -239,7 +300,7 @@ def rank(
     sim_n = normalised({p: v for p, (v, _) in similar.items()})
     churn_n = snapshot.churn
 
-    signals = {
+    signals: dict[str, Mapping[str, float]] = {
         "lexical": lex,
         "symbol": sym,
         "path": {p: v for p, (v, _) in paths.items()},
@@ -247,6 +308,7 @@ def rank(
         "cochange": co_n,
         "similar_commits": sim_n,
         "churn": churn_n,
+        **{k: h.scores for k, h in anchors.items()},
     }
     scores: dict[str, float] = {}
     for name, values in signals.items():
@@ -264,11 +326,13 @@ def rank(
     for score, p in scored[:limit]:
         feats = {name: round(values.get(p, 0.0), 4) for name, values in signals.items()}
         feats["structure"] = mult[d.classes[p]]
-        reasons, sources = _explain(p, feats, paths, matched, linked, co, similar, history, d.classes[p], lex)
+        reasons, sources = _explain(
+            p, feats, paths, matched, linked, co, similar, history, d.classes[p], lex, anchors
+        )
         rec = text_files[p]
         if rec.kind == "large":
             reasons.append(f"{rec.size // 1024} KiB: too large to index its text; placed by path and history")
-        ranked.append(Ranked(p, score, feats, reasons, sources, matched.get(p, {})))
+        ranked.append(Ranked(p, score, feats, reasons, sources, named.get(p, {})))
     return ranked, len(scored)
 
 
@@ -283,9 +347,14 @@ def _explain(
     history: History,
     cls: FileClass,
     lex: Mapping[str, float],
+    anchors: Mapping[Source, Hits],
 ) -> tuple[list[str], list[Source]]:
     reasons: list[str] = []
     sources: list[Source] = []
+    for name, hits in anchors.items():
+        if path in hits.why:
+            reasons.append(hits.why[path])
+            sources.append(name)
     if path in matched:
         reasons.extend(list(matched[path].values())[:3])
         sources.append("symbol")

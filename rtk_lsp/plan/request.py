@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 DETAILS: tuple[Detail, ...] = get_args(Detail)
-MAX_TASK_CHARS = 20_000
+# The largest task any door takes: far past any real issue (the pipeline condenses long tasks,
+# see plan/task.py), and the size of the HTTP body limit, so that a task fits every door alike.
+MAX_TASK_CHARS = 4 * 1024 * 1024
 
 
 class RequestError(ValueError):

@@ -30,6 +30,7 @@ __all__ = [
     "PlanStats",
     "PlanSymbol",
     "RankedFile",
+    "Reading",
     "SelectedFile",
     "Source",
     "plan_json",
@@ -39,7 +40,9 @@ __all__ = [
 Detail = Literal["paths", "symbols", "content"]
 IntentKind = Literal["bugfix", "feature", "refactor", "test", "docs", "performance", "other"]
 # The signal families a reason cites (`history`: similar past commits).
-Source = Literal["symbol", "path", "lexical", "graph", "cochange", "history", "churn"]
+Source = Literal[
+    "symbol", "path", "lexical", "graph", "cochange", "history", "churn", "traceback", "code", "literal"
+]
 
 # Field metadata: a None value is left out of the JSON rather than written as null.
 OMIT_IF_NONE = {"omit_if_none": True}
@@ -54,6 +57,20 @@ class Intent:
     identifiers: tuple[str, ...]  # code names as written: snake_case, camelCase, dotted, backticked
     paths: tuple[str, ...]  # mentioned paths and file names
     errors: tuple[str, ...]  # error names and quoted messages
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the task reader found in the task (`task.read_task`)."""
+
+    chars: int  # the task's length as given
+    condensed: bool  # too long to read whole: its head and tail were read, each part capped
+    frames: int  # traceback frames read
+    code_names: tuple[str, ...]  # names its code calls, constructs, subscripts or imports (the first 20)
+    errors: tuple[str, ...]  # its last exception lines
+    messages: int  # quoted messages and output lines matched against string literals
+    options: tuple[str, ...]  # command-line options and settings it passes
+    codes: tuple[str, ...]  # message codes and symbols in its output
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +156,9 @@ class Plan:
     pipeline_version: str
     detail: Detail
     intent: Intent
+    reading: Reading
+    confidence: float  # in [0, 1], from absolute evidence: how sure the plan is that the task is about here
+    verdict: str  # the same in words: what matched, or that nothing did
     selected: tuple[SelectedFile, ...]
     dropped: tuple[DroppedFile, ...]
     ranked: tuple[RankedFile, ...]

@@ -124,19 +124,6 @@ class TaskParts:
     chars: int  # length of the task as given
     condensed: bool  # whether a bound cut something
 
-    def summary(self) -> dict[str, object]:
-        """What the reader found, for the plan's `reading` field."""
-        return {
-            "chars": self.chars,
-            "condensed": self.condensed,
-            "frames": len(self.frames),
-            "code_names": [n.name for n in self.names[:20]],
-            "errors": list(self.errors[-3:]),
-            "messages": len(self.messages),
-            "options": list(self.options),
-            "codes": list(self.codes),
-        }
-
     @property
     def words(self) -> str:
         """What the task says in words: its prose and its errors (`'Name' object has no attribute 'getitem'`)."""
