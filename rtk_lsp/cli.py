@@ -20,7 +20,15 @@ from typing import Any
 
 from rtk_lsp import __version__, demo, hook, install_mcp
 from rtk_lsp.paths import innermost
-from rtk_lsp.plan.request import DETAILS, PlanRequest, RequestError, parse_budget, parse_detail, parse_task
+from rtk_lsp.plan.request import (
+    DETAILS,
+    MAX_TASK_CHARS,
+    PlanRequest,
+    RequestError,
+    parse_budget,
+    parse_detail,
+    parse_task,
+)
 from rtk_lsp.plan.result import plan_json, to_json
 from rtk_lsp.server import discovery, http_cli
 from rtk_lsp.settings import (
@@ -110,8 +118,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _format_text(result: Mapping[str, Any]) -> str:
     """A plan for people; it reads the plan's JSON form, as a running server sends it."""
     br = result["budget_report"]
+    task = result["task"].strip()
+    first = task.splitlines()[0] if task else ""
+    more = f"  ({len(task):,} characters)" if first != task else ""
     lines = [
-        f"task: {result['task']}",
+        f"task: {first}{more}",
+        f"confidence: {result['confidence']:.2f}  {result['verdict']}",
         f"intent: {result['intent']['kind']}   keywords: {', '.join(result['intent']['keywords'][:12])}",
         f"budget: {br['estimated_used']}/{br['token_budget']} tokens, "
         f"{br['candidates_selected']} of {br['candidates_total']} candidates selected",
@@ -150,7 +162,8 @@ DAEMON_WAIT = 600.0
 
 def cmd_plan(args: argparse.Namespace) -> int:
     try:
-        task = parse_task(args.task)
+        # `-` reads the task from stdin: an issue with its tracebacks is longer than a command line takes
+        task = parse_task(sys.stdin.read(MAX_TASK_CHARS + 1) if args.task == "-" else args.task)
         budget = parse_budget(args.budget, DEFAULT_BUDGET, "--budget")
         detail = parse_detail(args.detail, "--detail")
     except RequestError as e:
@@ -300,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("plan", help="plan the context for a task")
-    sp.add_argument("task", nargs="?", help="the task, in words")
+    sp.add_argument("task", nargs="?", help="the task, in words; `-` reads it from stdin")
     common(sp)
     sp.add_argument(
         "--budget",

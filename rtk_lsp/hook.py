@@ -51,7 +51,9 @@ TIME_LIMIT = 8.0  # seconds for all of it, inside HOOK_TIMEOUT
 SPAWN_LOCK_WAIT = 3.0  # seconds to wait for another hook starting a daemon, or for ours to lock
 IDLE_TIMEOUT = 1800  # seconds a daemon started by the hook lives without a request
 MAX_STDIN = 8 * 1024 * 1024
-MAX_TASK_CHARS = 6000  # of description + prompt: the head says what the task is
+# of description + prompt: the planner condenses a long task itself and reads its tail too, where
+# a traceback ends, so only a bound against pathological prompts is needed here
+MAX_TASK_CHARS = 256 * 1024
 MODULE = "rtk_lsp.hook"
 
 

@@ -50,7 +50,7 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
 )
 from rtk_lsp.paths import innermost, inside
-from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_json
+from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, plan_request_from_json
 from rtk_lsp.plan.result import Plan, plan_json
 from rtk_lsp.server.discovery import Announcement, new_token, project_top
 from rtk_lsp.settings import Settings
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = MAX_TASK_CHARS  # a task as long as any door takes, in a body
 MAX_PENDING = 64  # distinct plans queued or running; identical requests share one slot
 MIN_PENDING = 4  # the adaptive limit never goes below this: enough to keep the planners busy
 TARGET_LATENCY = 0.5  # seconds from admission to answer the adaptive limit steers towards

@@ -50,8 +50,9 @@ def test_demo_plans_the_example_even_inside_an_ignored_directory(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == f"task: {demo.DEFAULT_TASK}"
-    assert "of 7 candidates" in lines[2]
-    assert lines[4].startswith(" 1. billing/invoice.py")
+    assert lines[1].startswith("confidence: 1.00  matched: ")
+    assert "of 7 candidates" in lines[3]
+    assert lines[5].startswith(" 1. billing/invoice.py")
     copy = cache / "examples" / "shop"
     assert f"copied to {copy}" in proc.stderr
     assert 'rtk-lsp plan "TASK" --root' in proc.stderr

@@ -94,6 +94,14 @@ async def check_tools(session: ClientSession, root: Path) -> None:
     assert text(plan) == structured["context"] and "## billing/invoice.py" in text(plan)
     default = await call_tool(session, "plan_context", {"task": TASK, "budget": 0})
     assert default.structured_content["budget_report"]["token_budget"] == 4000  # type: ignore[index]
+    assert structured["confidence"] == 1.0 and structured["verdict"].startswith("matched: ")
+
+    # a task about something else: no context, and the plan says why
+    off = await call_tool(session, "plan_context", {"task": "Add a loyalty-points page to the mobile app"})
+    assert not off.is_error and off.structured_content is not None
+    jsonschema.validate(off.structured_content, plan_schema())
+    assert off.structured_content["selected"] == []
+    assert "found nothing" in text(off) and off.structured_content["verdict"] in text(off)
 
     expanded = await call_tool(
         session, "expand", {"path": "billing/invoice.py", "symbols": ["InvoiceCalculator.apply_discount"]}

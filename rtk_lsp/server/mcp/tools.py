@@ -322,8 +322,8 @@ def _progress_text(progress: dict[str, Any]) -> str:
 def _nothing_selected(plan: dict[str, Any]) -> str:
     return (
         f"rtk-lsp found nothing in {plan['root']} relevant enough to this task to fit "
-        f"{plan['budget_report']['token_budget']} tokens. Rephrase it with names of files, "
-        "functions or error messages, or search the code yourself."
+        f"{plan['budget_report']['token_budget']} tokens ({plan['verdict']}). Rephrase it with names "
+        "of files, functions or error messages, or search the code yourself."
     )
 
 
