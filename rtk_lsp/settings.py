@@ -2,13 +2,16 @@
 
 Editors send camelCase JSON (`initializationOptions`, `workspace/configuration`
 section "rtk"); the CLI builds the same object from flags. Invalid values never
-raise: they fall back to the default and are reported as warnings.
+raise: they fall back to the default and are reported as warnings. Outside an editor,
+`RTK_LSP_EPISODES` sets what `rtk.episodes.*` sets in one (`environment_settings`).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,12 +19,23 @@ from typing import Any
 DEFAULT_BUDGET = 4000
 MAX_BUDGET = 1_000_000
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+EPISODES_ENV = "RTK_LSP_EPISODES"  # off | on | keep-tasks
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
     enabled: bool = True
     port: int = 0  # 0 = an ephemeral port
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeSettings:
+    """Whether plans served (and what agents then did) are recorded; see rtk_lsp/recording.py."""
+
+    enabled: bool = True
+    keep_tasks: bool = False  # the full task text too (otherwise a digest and its first line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +46,7 @@ class Settings:
     history_depth: int = 5000
     plan_timeout: float = 30.0  # seconds a plan waits for a folder's first index
     http: HttpSettings = field(default_factory=HttpSettings)
+    episodes: EpisodeSettings = field(default_factory=EpisodeSettings)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -78,6 +93,23 @@ _HTTP_FIELDS: dict[str, tuple[str, Any, str]] = {
     "enabled": ("enabled", _bool, "true or false"),
     "port": ("port", lambda v: _int_in(v, 0, 65535), "an integer in 0..65535"),
 }
+_EPISODE_FIELDS: dict[str, tuple[str, Any, str]] = {
+    "enabled": ("enabled", _bool, "true or false"),
+    "keepTasks": ("keep_tasks", _bool, "true or false"),
+}
+# camelCase key of a nested object -> (attribute, its fields)
+_SECTIONS: dict[str, tuple[str, dict[str, tuple[str, Any, str]]]] = {
+    "http": ("http", _HTTP_FIELDS),
+    "episodes": ("episodes", _EPISODE_FIELDS),
+}
+
+
+def setting_keys() -> list[str]:
+    """Every key an editor may send, dotted below the `rtk` section (`http.port`)."""
+    keys = list(_FIELDS)
+    for name, (_attr, fields) in _SECTIONS.items():
+        keys.extend(f"{name}.{key}" for key in fields)
+    return keys
 
 
 def _apply(
@@ -117,13 +149,40 @@ def settings_from_json(raw: Any, base: Settings | None = None) -> tuple[Settings
     if isinstance(raw.get("rtk"), Mapping):
         raw = raw["rtk"]
     changes = _apply(base, raw, _FIELDS, "rtk.", warnings)
-    http_raw = raw.get("http")
-    if isinstance(http_raw, Mapping):
-        http_changes = _apply(base.http, http_raw, _HTTP_FIELDS, "rtk.http.", warnings)
-        changes["http"] = dataclasses.replace(base.http, **http_changes)
-    elif http_raw is not None:
-        warnings.append("setting rtk.http must be an object; using defaults")
+    for name, (attr, fields) in _SECTIONS.items():
+        section = raw.get(name)
+        current = getattr(base, attr)
+        if isinstance(section, Mapping):
+            found = _apply(current, section, fields, f"rtk.{name}.", warnings)
+            changes[attr] = dataclasses.replace(current, **found)
+        elif section is not None:
+            warnings.append(f"setting rtk.{name} must be an object; using defaults")
     return base.replace(**changes), warnings
+
+
+_EPISODE_MODES = {
+    "off": EpisodeSettings(enabled=False),
+    "on": EpisodeSettings(),
+    "keep-tasks": EpisodeSettings(keep_tasks=True),
+}
+
+
+def environment_settings(base: Settings | None = None) -> Settings:
+    """`base` (default: the defaults) with what the environment sets: `RTK_LSP_EPISODES`.
+
+    The doors without editor settings (the CLI, `serve`, `mcp`, the servers the hook starts)
+    take these as they are; the language server starts from them and the editor's
+    `rtk.episodes.*` goes on top.
+    """
+    base = base or Settings()
+    raw = os.environ.get(EPISODES_ENV, "").strip().lower()
+    if not raw:
+        return base
+    mode = _EPISODE_MODES.get(raw)
+    if mode is None:
+        log.warning("%s=%r is not one of %s; using %r", EPISODES_ENV, raw, ", ".join(_EPISODE_MODES), "on")
+        return base
+    return base.replace(episodes=mode)
 
 
 # ---- command-line flags ----------------------------------------------------------------------------
@@ -165,8 +224,8 @@ def index_flags_given(args: argparse.Namespace) -> bool:
 
 
 def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
-    """Settings with what the flags of `add_index_arguments` changed."""
-    s = base or Settings()
+    """Settings with what the flags of `add_index_arguments` changed (over the environment's)."""
+    s = base or environment_settings()
     if args.max_file_size:
         s = s.replace(max_file_size=args.max_file_size)
     if args.history_depth is not None:

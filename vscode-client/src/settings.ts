@@ -14,6 +14,7 @@ export interface ServerOptions {
   historyDepth: number;
   planTimeout: number;
   http: { enabled: boolean; port: number };
+  episodes: { enabled: boolean; keepTasks: boolean };
 }
 
 /** Settings only the client reads. */
@@ -31,6 +32,7 @@ export const DEFAULTS: ServerOptions = {
   planTimeout: 30,
   // Off under VS Code: remote windows announce every port a process opens (see rtk.http.enabled).
   http: { enabled: false, port: 0 },
+  episodes: { enabled: true, keepTasks: false },
 };
 
 /** The part of `vscode.WorkspaceConfiguration` this module needs. */
@@ -48,6 +50,10 @@ function int(value: unknown, fallback: number, min: number, max = Number.MAX_SAF
   return Math.min(max, Math.max(min, Math.floor(value)));
 }
 
+function bool(value: unknown, fallback: boolean): boolean {
+  return typeof value === 'boolean' ? value : fallback;
+}
+
 function positive(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
@@ -55,7 +61,6 @@ function positive(value: unknown, fallback: number): number {
 /** Maps the `rtk` configuration section (reader rooted at `rtk`) to the server's options. */
 export function toServerOptions(config: ConfigReader): ServerOptions {
   const exclude = config.get<unknown>('exclude');
-  const enabled = config.get<unknown>('http.enabled');
   return {
     tokenBudget: int(config.get('tokenBudget'), DEFAULTS.tokenBudget, 1),
     exclude: Array.isArray(exclude)
@@ -65,8 +70,12 @@ export function toServerOptions(config: ConfigReader): ServerOptions {
     historyDepth: int(config.get('historyDepth'), DEFAULTS.historyDepth, 0),
     planTimeout: positive(config.get('planTimeout'), DEFAULTS.planTimeout),
     http: {
-      enabled: typeof enabled === 'boolean' ? enabled : DEFAULTS.http.enabled,
+      enabled: bool(config.get('http.enabled'), DEFAULTS.http.enabled),
       port: int(config.get('http.port'), DEFAULTS.http.port, 0, 65535),
+    },
+    episodes: {
+      enabled: bool(config.get('episodes.enabled'), DEFAULTS.episodes.enabled),
+      keepTasks: bool(config.get('episodes.keepTasks'), DEFAULTS.episodes.keepTasks),
     },
   };
 }

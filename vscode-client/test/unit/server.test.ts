@@ -53,6 +53,7 @@ describe('ServerManager', () => {
       historyDepth: 5000,
       planTimeout: 30,
       http: { enabled: false, port: 0 },
+      episodes: { enabled: true, keepTasks: false },
     });
     expect(client.clientOptions.synchronize).toEqual({ configurationSection: 'rtk' });
     expect(mock.executed).toContainEqual({ command: 'setContext', args: ['rtk.serverState', 'running'] });

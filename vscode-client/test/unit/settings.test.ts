@@ -21,6 +21,8 @@ describe('toServerOptions', () => {
           planTimeout: 2.5,
           'http.enabled': false,
           'http.port': 8765,
+          'episodes.enabled': false,
+          'episodes.keepTasks': true,
           'server.command': 'ignored',
         }),
       ),
@@ -31,14 +33,25 @@ describe('toServerOptions', () => {
       historyDepth: 0,
       planTimeout: 2.5,
       http: { enabled: false, port: 8765 },
+      episodes: { enabled: false, keepTasks: true },
     });
   });
 
   it('falls back to the defaults for missing or invalid values', () => {
     expect(toServerOptions(reader({}))).toEqual(DEFAULTS);
     expect(
-      toServerOptions(reader({ tokenBudget: -5, exclude: 'x', planTimeout: 0, 'http.port': 70000, historyDepth: '9' })),
+      toServerOptions(
+        reader({
+          tokenBudget: -5,
+          exclude: 'x',
+          planTimeout: 0,
+          'http.port': 70000,
+          historyDepth: '9',
+          'episodes.enabled': 'no',
+        }),
+      ),
     ).toEqual({ ...DEFAULTS, tokenBudget: 1, http: { enabled: false, port: 65535 } });
+    expect(DEFAULTS.episodes).toEqual({ enabled: true, keepTasks: false });
   });
 
   it('keeps the HTTP endpoint off unless enabled (remote windows announce every port)', () => {
