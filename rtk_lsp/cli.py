@@ -1,4 +1,5 @@
-"""The command line: `rtk-lsp index | plan | demo | lsp | mcp | serve | install-mcp | install-hook`.
+"""The command line: `rtk-lsp index | plan | demo | lsp | mcp | serve | install-mcp | install-hook |
+gain | episodes`.
 
 Each command declares its flags in `build_parser` (every flag says its default) and runs as a
 `cmd_*(args) -> exit code` function. Options may be written before or after the command's name:
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from rtk_lsp import __version__, demo, hook, install_mcp
+from rtk_lsp import __version__, demo, gain, hook, install_mcp
 from rtk_lsp.paths import innermost
 from rtk_lsp.plan.request import (
     DETAILS,
@@ -186,7 +187,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
         started = time.monotonic()
         with _Progress() as progress:
-            result = to_json(plan_root(root, request, settings_from_args(args), progress=progress))
+            result = to_json(
+                plan_root(root, request, settings_from_args(args), progress=progress, door="cli")
+            )
         hint_after = _server_hint_after()
         seconds = time.monotonic() - started
         if not args.no_server and hint_after is not None and seconds > hint_after:
@@ -367,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "mcp",
         help="run the MCP server on stdio (for coding agents)",
-        description="Serve the plan_context, expand, find_symbol and workspace_status tools over MCP "
+        description="Serve the plan_context, expand, find_symbol, workspace_status and report_outcome tools over MCP "
         "on stdin/stdout, with one warm index. The root is --root, else the client's MCP roots, "
         "else the working directory.",
     )
@@ -401,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=install_mcp.cmd_install_mcp)
 
     http_cli.register(sub)
+    gain.register(sub)
 
     sp = sub.add_parser(
         "install-hook",
@@ -420,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--detail", choices=DETAILS, default=hook.DEFAULT_DETAIL, help="(default content)")
     sp.add_argument("--command", help="the hook command to install (default: this Python, -m rtk_lsp.hook)")
+    sp.add_argument(
+        "--no-outcomes",
+        action="store_true",
+        help="PreToolUse only: do not record which files the agent reads and edits after a plan",
+    )
     sp.set_defaults(func=hook.cmd_install_hook)
 
     for command in sub.choices.values():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -33,6 +34,7 @@ from rtk_lsp.plan.pipeline import ReadSource
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.plan.result import Plan
 from rtk_lsp.planning import plan_snapshot, source_reader
+from rtk_lsp.recording import GAIN_DAYS, RECORD_WAIT, Outcome, Recorder
 from rtk_lsp.settings import Settings
 from rtk_lsp.tasks import BackgroundTasks, describe
 
@@ -241,6 +243,7 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False  # read by worker threads: a plain bool is enough
         self._closed = False
+        self._recorder = Recorder(lambda: self._settings.episodes)
 
     # ---- configuration ------------------------------------------------------------------------
 
@@ -424,14 +427,24 @@ class Engine:
         return result
 
     async def plan(
-        self, folder: FolderState | str, request: PlanRequest, timeout: float | None = None
+        self,
+        folder: FolderState | str,
+        request: PlanRequest,
+        timeout: float | None = None,
+        *,
+        door: str | None = None,
+        session: str | None = None,
     ) -> Plan:
         """Plan on the folder's current snapshot, after catching up with pending changes.
 
         Waits up to `timeout` seconds (default: settings.plan_timeout) for the first index.
         Identical requests on the same snapshot share one computation; the caller must treat
-        the result as read-only.
+        the result as read-only. A plan served through a `door` is recorded (unless
+        `rtk.episodes.enabled` is off); one with a `session` (a client that will report what
+        its agent did next, maybe from another process) answers once its episode is written,
+        or after RECORD_WAIT seconds.
         """
+        started = time.perf_counter()
         state, snapshot = await self.current(folder, timeout)
         overlays = dict(state.changes.overlays)
 
@@ -439,7 +452,46 @@ class Engine:
             job = self._submit(self._planner, snapshot, request, overlays)
             return asyncio.wrap_future(job, loop=self._get_loop())
 
-        return await state.plans.answer(snapshot.generation, request, compute)
+        result = await state.plans.answer(snapshot.generation, request, compute)
+        if door is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            written = self._recorder.plan(state.root, result, snapshot.files, door, session, elapsed)
+            if session is not None:
+                await _bounded(written)
+        return result
+
+    async def record_outcome(
+        self,
+        folder: FolderState | str,
+        session: str,
+        source: str,
+        *,
+        read: Iterable[str] = (),
+        edited: Iterable[str] = (),
+    ) -> Outcome | None:
+        """Attach what an agent read and edited to its session's latest plan in the folder.
+
+        None when recording is off, the folder is gone, or the writer did not answer within
+        RECORD_WAIT seconds: recording never fails the call it comes with.
+        """
+        try:
+            state = self.resolve(folder)
+        except EngineError:
+            return None
+        outcome = await _bounded(self._recorder.outcomes(state.root, session, source, read, edited))
+        return outcome
+
+    async def status_with_gain(self, days: float = GAIN_DAYS) -> dict[str, Any]:
+        """`status()` with each folder's recorded figures of the last `days` under "episodes"."""
+        status = self.status()
+        since = time.time() - days * 86400
+        for entry in status["folders"]:
+            entry["episodes"] = {"enabled": self._recorder.enabled, "days": days, "gain": None, "error": None}
+            answer = await _bounded(self._recorder.gain(entry["root"], since))
+            if answer is not None:
+                gain, error = answer
+                entry["episodes"].update(gain=dataclasses.asdict(gain), error=error)
+        return status
 
     def _plan_snapshot(self, snapshot: Any, request: PlanRequest, overlays: Mapping[str, str]) -> Plan:
         return plan_snapshot(snapshot, request, max_file_size=self._settings.max_file_size, overlays=overlays)
@@ -662,6 +714,7 @@ class Engine:
             await asyncio.wait([_watched(r) for r in running], timeout=CLOSE_GRACE)
         for folder in list(self._folders.values()):
             await self._close_workspace(folder)
+        await asyncio.to_thread(self._recorder.close, CLOSE_GRACE)
         self._closed = True
 
     def close_sync(self, grace: float = CLOSE_GRACE) -> bool:
@@ -678,6 +731,7 @@ class Engine:
         for folder in self._folders.values():
             if folder.workspace is not None:
                 _close_with_timeout(folder.workspace, grace)
+        self._recorder.close(grace)
         self._closed = True
         return not self.busy()
 
@@ -728,6 +782,20 @@ class Engine:
                 listener(folder, event)
             except Exception:
                 logger.exception("listener failed on %s %s", event, folder.root)
+
+
+async def _bounded(job: concurrent.futures.Future[T] | None, timeout: float = RECORD_WAIT) -> T | None:
+    """A recorder job's answer; None without a job, after `timeout` seconds (the job goes on) or
+    if it failed: recording never holds a plan up for long, and never fails it."""
+    if job is None:
+        return None
+    try:
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), timeout)
+    except TimeoutError:
+        return None
+    except Exception:
+        logger.exception("recording failed")
+        return None
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:

@@ -18,6 +18,7 @@ __all__ = [
     "inside",
     "path_of",
     "relative",
+    "relative_inside",
     "resolve_dirs",
     "roots_holding",
 ]
@@ -51,6 +52,15 @@ def resolve_dirs(path: str) -> str:
 def relative(path: str, root: str) -> str:
     """`path` relative to `root`, with forward slashes (the index's spelling)."""
     return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def relative_inside(path: str, root: str) -> str | None:
+    """`path` (absolute, or relative to `root`) as the index spells it, or None when it is
+    `root` itself or leads outside it (`..`, a symlinked directory). `root` must be resolved."""
+    full = resolve_dirs(os.path.join(root, path))
+    if full == root or not inside(full, root):
+        return None
+    return relative(full, root)
 
 
 def path_of(path_or_uri: str) -> str | None:

@@ -6,8 +6,10 @@ selects. `source_reader` is the one rule for reading that text, whoever asks.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 
 from rtk_lsp.index.scan import read_file
 from rtk_lsp.index.snapshot import Snapshot
@@ -15,6 +17,7 @@ from rtk_lsp.index.workspace import ProgressFn, Workspace
 from rtk_lsp.paths import inside
 from rtk_lsp.plan.pipeline import Plan, ReadSource, plan
 from rtk_lsp.plan.request import PlanRequest
+from rtk_lsp.recording import record_plan
 from rtk_lsp.settings import DEFAULT_MAX_FILE_SIZE, Settings
 
 __all__ = ["build_snapshot", "plan_root", "plan_snapshot", "source_reader"]
@@ -48,6 +51,19 @@ def plan_snapshot(
     return plan(snapshot, request, source_reader(snapshot.root, max_file_size, overlays))
 
 
+@contextlib.contextmanager
+def _snapshot(
+    root: str, settings: Settings, *, full: bool, progress: ProgressFn | None, use_store: bool
+) -> Iterator[Snapshot]:
+    """A snapshot of `root` now, from its store when it has one (refreshing what changed); the
+    store stays open until the block ends."""
+    workspace = Workspace(root, settings, use_store=use_store)
+    try:
+        yield workspace.refresh(full=full, progress=progress)
+    finally:
+        workspace.close()
+
+
 def build_snapshot(
     root: str,
     settings: Settings,
@@ -57,17 +73,29 @@ def build_snapshot(
     use_store: bool = True,
 ) -> Snapshot:
     """A snapshot of `root` now, from its store when it has one (refreshing what changed)."""
-    workspace = Workspace(root, settings, use_store=use_store)
-    try:
-        return workspace.refresh(full=full, progress=progress)
-    finally:
-        workspace.close()
+    with _snapshot(root, settings, full=full, progress=progress, use_store=use_store) as snapshot:
+        return snapshot
 
 
 def plan_root(
-    root: str, request: PlanRequest, settings: Settings | None = None, *, progress: ProgressFn | None = None
+    root: str,
+    request: PlanRequest,
+    settings: Settings | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    door: str | None = None,
 ) -> Plan:
-    """A plan computed in this process: index `root` (warm from its store) and plan on it."""
+    """A plan computed in this process: index `root` (warm from its store) and plan on it.
+
+    A plan served through a `door` (the CLI's) is recorded, as the engine records its own,
+    unless `settings.episodes` says not to."""
     settings = settings or Settings()
-    snapshot = build_snapshot(root, settings, progress=progress)
-    return plan_snapshot(snapshot, request, max_file_size=settings.max_file_size)
+    started = time.perf_counter()
+    with _snapshot(root, settings, full=False, progress=progress, use_store=True) as snapshot:
+        result = plan_snapshot(snapshot, request, max_file_size=settings.max_file_size)
+        if door is not None:
+            # While the store is still open: closing the database's last connection writes
+            # its log back (a checkpoint and a sync), and one such close is enough.
+            elapsed = (time.perf_counter() - started) * 1000
+            record_plan(result, snapshot.files, door, elapsed, settings.episodes)
+    return result

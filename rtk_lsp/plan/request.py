@@ -20,6 +20,7 @@ __all__ = [
     "RequestError",
     "parse_budget",
     "parse_detail",
+    "parse_session",
     "parse_task",
     "plan_request_from_json",
 ]
@@ -28,6 +29,7 @@ DETAILS: tuple[Detail, ...] = get_args(Detail)
 # The largest task any door takes: far past any real issue (the pipeline condenses long tasks,
 # see plan/task.py), and the size of the HTTP body limit, so that a task fits every door alike.
 MAX_TASK_CHARS = 4 * 1024 * 1024
+MAX_SESSION_CHARS = 200
 
 
 class RequestError(ValueError):
@@ -86,6 +88,18 @@ def parse_detail(value: Any, field: str = "detail") -> Detail:
         if value == detail:
             return detail
     raise RequestError(field, f"must be one of {', '.join(DETAILS)}, got {value!r}")
+
+
+def parse_session(value: Any, field: str = "session") -> str | None:
+    """An agent session's id, as its client names it (Claude Code's `session_id`): it ties what
+    the agent does after a plan to that plan."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(field, "must be a non-empty string")
+    if len(value) > MAX_SESSION_CHARS or not value.isprintable():
+        raise RequestError(field, f"must be printable and at most {MAX_SESSION_CHARS} characters")
+    return value
 
 
 def plan_request_from_json(

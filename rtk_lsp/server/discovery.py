@@ -418,18 +418,21 @@ def plan_from(
     *,
     timeout: float = PLAN_TIMEOUT,
     wait: float = INDEX_WAIT,
+    session: str | None = None,
 ) -> dict[str, Any]:
-    """One plan of `root` (a resolved path) from one server.
+    """One plan of `root` (a resolved path) from one server; `session`: see plan_via_running_server.
 
     Raises OSError, ServerError (503 `index_not_ready` while its first index builds past
     `wait` seconds), ValueError or http.client.HTTPException.
     """
-    body = {
+    body: dict[str, Any] = {
         "project_root": root,
         "task": request.task,
         "token_budget": request.budget,
         "detail": request.detail,
     }
+    if session is not None:
+        body["session"] = session
     result = call(server, "POST", "/v1/plan-context", body, timeout=timeout, wait=wait)
     if not isinstance(result, dict):
         raise ValueError(f"the answer is a JSON {type(result).__name__}, not a plan")
@@ -444,19 +447,21 @@ def plan_via_running_server(
     wait: float = INDEX_WAIT,
     directory: str | None = None,
     exact: bool = False,
+    session: str | None = None,
 ) -> dict[str, Any] | None:
     """The plan from a live server serving `root` (or, unless `exact`, a parent of it); None on any failure.
 
     None means "compute it yourself": no server, a stale file (removed on the way), a server
     still indexing past `wait` seconds, a refused token, or a timeout. With `exact`, only a
     plan whose root is `root` itself counts, so that the answer is the one computed in process.
+    `session` names the agent session that will report what it did next (the hook's).
     """
     real = os.path.realpath(root)
     for server in servers_for(real, directory):
         if exact and not server.may_answer_as_root(real):
             continue
         try:
-            result = plan_from(server, real, request, timeout=timeout, wait=wait)
+            result = plan_from(server, real, request, timeout=timeout, wait=wait, session=session)
         except (OSError, ValueError, ServerError, http.client.HTTPException) as exc:
             logger.debug("server %s (pid %d) did not plan: %s", server.url, server.pid, exc)
             continue

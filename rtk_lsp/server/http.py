@@ -3,7 +3,7 @@
 Endpoints (all JSON, snake_case; see docs/http.md):
 
     GET  /v1/health         liveness, version, served roots and their index state
-    POST /v1/plan-context   {project_root, task, token_budget, detail, format, trace} -> the plan
+    POST /v1/plan-context   {project_root, task, token_budget, detail, format, trace, session} -> the plan
     GET  /v1/status         as the LSP's rtk/status
     POST /v1/refresh        {project_root} -> as the LSP's rtk/refresh
     GET|POST|DELETE /mcp    MCP over streamable HTTP (rtk_lsp.server.mcp.asgi), loaded on first use
@@ -50,7 +50,13 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
 )
 from rtk_lsp.paths import innermost, inside
-from rtk_lsp.plan.request import MAX_TASK_CHARS, PlanRequest, RequestError, plan_request_from_json
+from rtk_lsp.plan.request import (
+    MAX_TASK_CHARS,
+    PlanRequest,
+    RequestError,
+    parse_session,
+    plan_request_from_json,
+)
 from rtk_lsp.plan.result import Plan, plan_json
 from rtk_lsp.server.discovery import Announcement, new_token, project_top
 from rtk_lsp.settings import Settings
@@ -297,17 +303,23 @@ class Door:
         )
 
     async def status(self, request: web.Request) -> web.Response:
-        return _json_response(self.engine.status())
+        return _json_response(await self.engine.status_with_gain())
 
     async def plan_context(self, request: web.Request) -> web.Response:
         raw = await self._body(request)
         plan_request = self._plan_request(raw)
+        try:
+            session = parse_session(raw.get("session"))
+        except RequestError as exc:
+            raise _bad_field(exc) from None
         folder = self.folder(raw)
         wait = self._wait(request)
         # Waiting for a first index says nothing about load: such plans do not steer the limit.
         with self.admit((folder.root, plan_request), observe=folder.ready.done()):
             try:
-                result = await self.engine.plan(folder, plan_request, timeout=wait)
+                result = await self.engine.plan(
+                    folder, plan_request, timeout=wait, door="http", session=session
+                )
             except EngineError as exc:
                 raise self._engine_error(exc) from exc
         return _bytes_response(self._encode(result))

@@ -49,7 +49,7 @@ from rtk_lsp.engine import (
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
 from rtk_lsp.plan.result import to_json
 from rtk_lsp.server.http import start_http
-from rtk_lsp.settings import Settings, settings_from_json
+from rtk_lsp.settings import Settings, environment_settings, settings_from_json
 from rtk_lsp.tasks import BackgroundTasks
 
 # Not __name__: under `python -m` that is "__main__", outside the "rtk_lsp" logger tree.
@@ -369,7 +369,9 @@ class RtkServer(LanguageServer):
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def on_initialize(self, params: types.InitializeParams) -> None:
-        settings, warnings = settings_from_json(_settings_payload(params.initialization_options))
+        settings, warnings = settings_from_json(
+            _settings_payload(params.initialization_options), environment_settings()
+        )
         self._base_settings = self.settings = settings
         self._warnings.extend(warnings)
         self.engine = Engine(settings)
@@ -544,14 +546,14 @@ class RtkServer(LanguageServer):
             ) from exc
         folder = self._folder_param(raw)
         try:
-            result = await engine.plan(folder, request, timeout=self.settings.plan_timeout)
+            result = await engine.plan(folder, request, timeout=self.settings.plan_timeout, door="lsp")
         except EngineError as exc:
             raise _rpc_error(exc) from exc
         plan: dict[str, Any] = to_json(result)
         return plan
 
     async def status(self, params: Any) -> dict[str, Any]:
-        return self._engine().status()
+        return await self._engine().status_with_gain()
 
     async def refresh(self, params: Any) -> dict[str, Any]:
         engine = self._engine()
