@@ -29,7 +29,7 @@ from servers import MODES, START_TIMEOUT, TASK, ServeFactory, call, make_env
 
 from rtk_lsp.server.mcp.tools import plan_schema
 
-TOOLS = {"plan_context", "expand", "find_symbol", "workspace_status"}
+TOOLS = {"plan_context", "expand", "find_symbol", "workspace_status", "report_outcome"}
 CALL_TIMEOUT = 120  # a hang guard only
 
 
@@ -83,6 +83,9 @@ async def check_tools(session: ClientSession, root: Path) -> None:
     assert tools["plan_context"].output_schema == plan_schema()
     assert tools["expand"].input_schema["required"] == ["path"]
     assert tools["find_symbol"].input_schema["required"] == ["name"]
+    assert set(tools["report_outcome"].input_schema["properties"]) == {"paths_edited", "paths_read", "root"}
+    read_only = {name: tool.annotations.read_only_hint for name, tool in tools.items() if tool.annotations}
+    assert read_only == {name: name != "report_outcome" for name in TOOLS}
 
     plan = await call_tool(session, "plan_context", {"task": TASK, "detail": "content", "budget": 3000})
     assert not plan.is_error, text(plan)
@@ -130,6 +133,11 @@ async def check_tools(session: ClientSession, root: Path) -> None:
     assert not status.is_error
     [folder] = status.structured_content["folders"]  # type: ignore[index]
     assert folder["root"] == str(root) and folder["state"] == "ready" and folder["files"] >= 6
+
+    # What this client did after its plan attaches to that plan, whatever the transport.
+    reported = await call_tool(session, "report_outcome", {"paths_edited": ["billing/invoice.py"]})
+    assert not reported.is_error, text(reported)
+    assert reported.structured_content["attached"] is True, text(reported)  # type: ignore[index]
 
 
 async def check_bad_arguments(session: ClientSession) -> None:

@@ -1,4 +1,4 @@
-"""The MCP tools, over the engine: plan_context, expand, find_symbol, workspace_status.
+"""The MCP tools, over the engine: plan_context, expand, find_symbol, workspace_status, report_outcome.
 
 Transport-neutral: a `Backend` says which workspace folder a call means, how long a plan
 may wait for a first index, and how plans are admitted (the HTTP door's bounded queue).
@@ -8,14 +8,21 @@ is one function and one `ToolSpec` line.
 Every anticipated failure (a bad argument, an unknown path, an index still building)
 is raised as `ToolError`: the client gets `isError: true` with the message, the model
 reads it and corrects itself, and the server goes on.
+
+Each client connection gets a name in the episode log (rtk_lsp/recording.py): its plans are
+recorded under it, and what it then opens with `expand` or reports with `report_outcome`
+attaches to its latest plan. (The SDK makes a new session object per request, so the name
+comes from the connection: the MCP session id over HTTP, the process over stdio.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -40,6 +47,7 @@ from rtk_lsp.settings import DEFAULT_BUDGET, MAX_BUDGET
 
 T = TypeVar("T")
 
+MAX_REPORTED = 1000  # paths in one report_outcome list
 PROGRESS_TICK = 0.5  # seconds between progress notifications while a call waits for a first index
 PLAN_SCHEMA_FILE = "plan-context.schema.json"
 
@@ -47,7 +55,9 @@ INSTRUCTIONS = (
     "rtk-lsp knows this workspace: its files, symbols, imports, calls and git history, kept warm. "
     "Before reading files for a coding task, call plan_context with the task in words: it answers "
     "which files and symbols matter, best first, within a token budget. Then open only what it "
-    "points at with expand (symbols or line ranges), and look names up with find_symbol."
+    "points at with expand (symbols or line ranges), and look names up with find_symbol. When the "
+    "task is done, report_outcome with the files you edited and read tells rtk-lsp whether its plan "
+    "was right."
 )
 
 
@@ -119,6 +129,14 @@ class SymbolResult(TypedDict):
     suggestions: list[str]
 
 
+class OutcomeResult(TypedDict):
+    root: str
+    recorded: int
+    attached: bool
+    outside: list[str]
+    note: str
+
+
 class StatusResult(TypedDict):
     version: str
     roots_from: str
@@ -173,6 +191,17 @@ class Tools:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        # stdio: one client per process, so one name per server
+        self._connection = f"mcp-{uuid.uuid4().hex[:12]}"
+
+    def _session(self, ctx: Context) -> str:
+        """This client's name in the episode log: over HTTP, from its MCP session id (hashed: the
+        id is the session's key); over stdio, the server's own."""
+        headers = ctx.headers
+        given = headers.get("mcp-session-id") if headers is not None else None
+        if given:
+            return "mcp-" + hashlib.sha256(given.encode("utf-8", "replace")).hexdigest()[:12]
+        return self._connection
 
     async def plan_context(
         self,
@@ -190,7 +219,10 @@ class Tools:
         # A plan waiting for the first index holds its place in the queue, as over HTTP.
         with self.backend.admit(folder, request):
             waited = await self._wait_for_index(folder, ctx)
-            result = await self._engine_call(self.backend.engine.plan(folder, request, timeout=0), waited)
+            planned = self.backend.engine.plan(
+                folder, request, timeout=0, door="mcp", session=self._session(ctx)
+            )
+            result = await self._engine_call(planned, waited)
         # The same object as HTTP and the CLI: one serialisation of the plan.
         plan: dict[str, Any] = to_json(result)
         text = plan["context"] if plan["selected"] else _nothing_selected(plan)
@@ -230,7 +262,10 @@ class Tools:
         def run(snapshot: Any, read: ReadSource) -> dict[str, Any]:
             return lookup.expand(snapshot, read, path, symbols or (), start_line, end_line, tokens)
 
-        result = await self._query(ctx, root, run)
+        folder = await self.backend.folder(root)
+        result = await self._query(ctx, folder, run)
+        # What the agent opens after a plan is what the plan is judged by.
+        await self.backend.engine.record_outcome(folder, self._session(ctx), "mcp", read=[result["path"]])
         return CallToolResult(
             content=[TextContent(text=lookup.render_expansion(result))], structured_content=result
         )
@@ -248,9 +283,52 @@ class Tools:
         ],
         root: Root = None,
     ) -> Annotated[CallToolResult, SymbolResult]:
-        result = await self._query(ctx, root, lambda snapshot, _read: lookup.find_symbol(snapshot, name))
+        folder = await self.backend.folder(root)
+        result = await self._query(ctx, folder, lambda snapshot, _read: lookup.find_symbol(snapshot, name))
         return CallToolResult(
             content=[TextContent(text=lookup.render_symbol(result))], structured_content=result
+        )
+
+    async def report_outcome(
+        self,
+        ctx: Context,
+        paths_edited: Annotated[
+            list[str] | None,
+            Field(
+                description="Files you changed or created, relative to the workspace root or absolute.",
+                max_length=MAX_REPORTED,
+            ),
+        ] = None,
+        paths_read: Annotated[
+            list[str] | None,
+            Field(description="Files you read (whole or in part).", max_length=MAX_REPORTED),
+        ] = None,
+        root: Root = None,
+    ) -> Annotated[CallToolResult, OutcomeResult]:
+        if not paths_edited and not paths_read:
+            raise ToolError("give paths_edited or paths_read (or both)")
+        folder = await self.backend.folder(root)
+        outcome = await self.backend.engine.record_outcome(
+            folder, self._session(ctx), "mcp", read=paths_read or (), edited=paths_edited or ()
+        )
+        if outcome is None:
+            result = OutcomeResult(
+                root=folder.root,
+                recorded=0,
+                attached=False,
+                outside=[],
+                note="recording is off here (rtk.episodes.enabled, RTK_LSP_EPISODES): nothing was kept",
+            )
+        else:
+            result = OutcomeResult(
+                root=folder.root,
+                recorded=outcome.recorded,
+                attached=outcome.episode is not None,
+                outside=list(outcome.outside),
+                note=outcome.note,
+            )
+        return CallToolResult(
+            content=[TextContent(text=_render_outcome(result))], structured_content=dict(result)
         )
 
     async def workspace_status(self) -> Annotated[CallToolResult, StatusResult]:
@@ -268,9 +346,8 @@ class Tools:
     # ---- plumbing -------------------------------------------------------------------------------
 
     async def _query(
-        self, ctx: Context, root: str | None, fn: Callable[[Any, ReadSource], dict[str, Any]]
+        self, ctx: Context, folder: FolderState, fn: Callable[[Any, ReadSource], dict[str, Any]]
     ) -> dict[str, Any]:
-        folder = await self.backend.folder(root)
         waited = await self._wait_for_index(folder, ctx)
         try:
             return await self._engine_call(self.backend.engine.query(folder, fn, timeout=0), waited)
@@ -327,6 +404,18 @@ def _nothing_selected(plan: dict[str, Any]) -> str:
     )
 
 
+def _render_outcome(result: OutcomeResult) -> str:
+    if result["attached"]:
+        text = f"recorded {result['recorded']} new paths with this session's plan in {result['root']}"
+    else:
+        text = f"nothing recorded: {result['note']}"
+    if result["outside"]:
+        text += (
+            f"; ignored {len(result['outside'])} outside the workspace: {', '.join(result['outside'][:5])}"
+        )
+    return text + "\n"
+
+
 def _render_status(result: dict[str, Any]) -> str:
     lines = [f"rtk-lsp {result['version']} (roots: {result['roots_from']})"]
     if not result["folders"]:
@@ -357,6 +446,7 @@ class ToolSpec:
     title: str
     description: str
     output_schema: Callable[[], dict[str, Any]] | None = None  # when the return type does not say it
+    read_only: bool = True  # false: the tool records something (never in the workspace)
 
 
 TOOLS: Sequence[ToolSpec] = (
@@ -387,6 +477,14 @@ TOOLS: Sequence[ToolSpec] = (
         "Index status",
         "What this rtk-lsp server has indexed: workspace roots, files per language, symbols, git history, "
         "and whether the first index is still being built (with progress).",
+    ),
+    ToolSpec(
+        "report_outcome",
+        "Report which files the task needed",
+        "When a task that began with plan_context is done, report the files you edited and the files you "
+        "read. rtk-lsp keeps them beside the plan, on this machine, to measure whether its plans choose the "
+        "right files (`rtk-lsp gain`). Optional; it changes no file. expand calls count as reads already.",
+        read_only=False,
     ),
 )
 
@@ -421,7 +519,9 @@ def build_server(backend: Backend, middleware: Sequence[Any] = ()) -> MCPServer[
             name=spec.name,
             title=spec.title,
             description=spec.description,
-            annotations=ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False),
+            annotations=ToolAnnotations(
+                title=spec.title, read_only_hint=spec.read_only, idempotent_hint=True, open_world_hint=False
+            ),
         )
         if spec.output_schema is not None:
             # Published as given; the SDK validates only schemas it derived itself.
