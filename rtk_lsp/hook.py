@@ -1,4 +1,5 @@
-"""The Claude Code hook: put a context plan in front of every sub-agent's prompt.
+"""The Claude Code hook: put a context plan in front of every sub-agent's prompt, and note
+which files the agent then read and edited.
 
 Claude Code runs `python -m rtk_lsp.hook` on `PreToolUse` for the sub-agent tool (`Task`,
 called `Agent` in newer releases) with the call as JSON on stdin. The hook asks a running
@@ -19,30 +20,43 @@ original prompt. Unlike the reference's `rtk-mem-context.sh`:
   and exit 0, so the call goes on unchanged (RTK_LSP_HOOK_DEBUG=1 says why on stderr). It
   never computes a plan itself: that would cost seconds of indexing inside the hook's limit.
 
-`install(settings_path)` adds the hook to a Claude Code settings file (a backup is made
-first, and a second install changes nothing); `uninstall` removes exactly what it added.
+The same command runs on `PostToolUse` for the read, edit and write tools: the server
+recorded the plan under the session id of the call that asked for it, so a file the agent
+touches later in that session is recorded beside the plan (`observe`), if it lies in that
+plan's root; `rtk-lsp gain` sums these up. Nothing is recorded for a session without a plan,
+or with RTK_LSP_EPISODES=off. This path never starts a server and never builds an index: it
+opens the root's episode log, writes one row and exits.
+
+`update_settings` adds the hook to a Claude Code settings file (a backup is made first,
+and a second install changes nothing); with `uninstall` it removes exactly what it added.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rtk_lsp.configfile import json_text, load_json, replace_file
-from rtk_lsp.plan.request import DETAILS, parse_budget
-from rtk_lsp.plan.result import Detail
 from rtk_lsp.settings import DEFAULT_BUDGET
+
+if TYPE_CHECKING:
+    import argparse
+
+    from rtk_lsp.index.episodes import OutcomeKind
+    from rtk_lsp.plan.result import Detail
 
 MARKER = "<!-- rtk-lsp:context -->"
 END_MARKER = "<!-- /rtk-lsp:context -->"
 TOOLS = ("Task", "Agent")
 MATCHER = "Task|Agent"
+READ_TOOLS = ("Read",)
+EDIT_TOOLS = ("Edit", "MultiEdit", "Write", "NotebookEdit")
+OUTCOME_MATCHER = "|".join((*READ_TOOLS, *EDIT_TOOLS))
+# Each event the hook is installed for, and the tools it matches there.
+EVENTS = {"PreToolUse": MATCHER, "PostToolUse": OUTCOME_MATCHER}
 DEFAULT_DETAIL = "content"
 HOOK_TIMEOUT = 10  # seconds Claude Code gives the hook
 REQUEST_TIMEOUT = 6.0  # ours, inside that
@@ -55,6 +69,8 @@ MAX_STDIN = 8 * 1024 * 1024
 # a traceback ends, so only a bound against pathological prompts is needed here
 MAX_TASK_CHARS = 256 * 1024
 MODULE = "rtk_lsp.hook"
+# Imports are local to what needs them: the hook runs as a new process on every tool call it
+# matches, and a PostToolUse call needs little more than SQLite.
 
 
 def _header(budget: int) -> str:
@@ -84,7 +100,7 @@ def inject(
     start: bool = True,
 ) -> dict[str, Any] | None:
     """The hook's answer for one PreToolUse payload, or None to let the call through unchanged."""
-    from rtk_lsp.plan.request import PlanRequest
+    from rtk_lsp.plan.request import PlanRequest, RequestError, parse_session
     from rtk_lsp.server.discovery import plan_via_running_server
     from rtk_lsp.tokens import estimate_tokens
 
@@ -112,6 +128,10 @@ def inject(
     if room < 64:
         _why(f"a budget of {budget} tokens leaves no room for a plan")
         return None
+    try:
+        session = parse_session(payload.get("session_id"))  # what the agent does next attaches to it
+    except RequestError:
+        session = None
     if not _server_ready(root, deadline, start):
         return None
     left = deadline - time.monotonic()
@@ -120,6 +140,7 @@ def inject(
         PlanRequest(task.strip(), room, detail),
         timeout=max(0.5, min(REQUEST_TIMEOUT, left)),
         wait=max(0.0, min(INDEX_WAIT, left - 1.0)),
+        session=session,
     )
     if result is None:
         _why(f"the server for {root} gave no plan (still indexing, busy, or failed; see its log)")
@@ -144,6 +165,43 @@ def inject(
             "updatedInput": updated,
         }
     }
+
+
+def observe(payload: Any, cwd: str | None = None) -> int | None:
+    """Record, for one PostToolUse payload, the file a read, edit or write tool touched beside
+    the session's latest plan in a root holding that file; the episode's id, or None."""
+    from rtk_lsp.index.episodes import EpisodeLog, roots_with_logs
+    from rtk_lsp.paths import relative_inside, resolve_dirs
+    from rtk_lsp.settings import environment_settings
+
+    if not isinstance(payload, dict) or not isinstance(payload.get("tool_input"), dict):
+        _why("not a tool call")
+        return None
+    tool = payload.get("tool_name")
+    kind: OutcomeKind | None = "read" if tool in READ_TOOLS else "edit" if tool in EDIT_TOOLS else None
+    session = payload.get("session_id")
+    path = payload["tool_input"].get("file_path") or payload["tool_input"].get("notebook_path")
+    if kind is None or not isinstance(session, str) or not session or not isinstance(path, str) or not path:
+        _why("not a read, edit or write of a file in a session")
+        return None
+    if not environment_settings().episodes.enabled:
+        _why("recording is off (RTK_LSP_EPISODES)")
+        return None
+    base = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    full = resolve_dirs(os.path.join(base or cwd or os.getcwd(), path))
+    for root in roots_with_logs(os.path.dirname(full)):
+        rel = relative_inside(full, root)
+        if rel is None:
+            continue
+        episodes = EpisodeLog(root, create=False)
+        try:
+            done = episodes.add_outcomes(session, kind, [rel], "hook")
+        finally:
+            episodes.close()
+        if done is not None:
+            return done[0]
+    _why(f"no plan of this session was served for a root holding {full}")
+    return None
 
 
 def _server_ready(where: str, deadline: float, start: bool) -> bool:
@@ -186,6 +244,8 @@ def start_server(root: str) -> int | None:
     Starters take the "spawn" lock in turn; the daemon takes the "serve" lock for its whole life
     (and exits if another holds it), so racing starters start one daemon per root.
     """
+    import subprocess
+
     from rtk_lsp.server.discovery import discovery_dir, lock_held, servers_for, take_lock
 
     fd = take_lock("spawn", root, wait=SPAWN_LOCK_WAIT)
@@ -217,14 +277,18 @@ def start_server(root: str) -> int | None:
 def run(argv: list[str] | None = None) -> int:
     """The hook process: stdin in, maybe one JSON object out, always exit 0."""
     try:
-        args = _run_parser().parse_args(argv)
         raw = sys.stdin.buffer.read(MAX_STDIN + 1)
         if len(raw) > MAX_STDIN:
             return 0
+        payload = json.loads(raw)
+        if isinstance(payload, dict) and payload.get("hook_event_name") == "PostToolUse":
+            observe(payload)  # needs none of the options
+            return 0
+        from rtk_lsp.plan.request import parse_budget
+
+        args = _run_parser().parse_args(argv)
         budget = parse_budget(args.budget, DEFAULT_BUDGET, "--budget")
-        answer = inject(
-            json.loads(raw), budget, args.detail, time_limit=args.time_limit, start=not args.no_start
-        )
+        answer = inject(payload, budget, args.detail, time_limit=args.time_limit, start=not args.no_start)
         if answer is not None:
             sys.stdout.write(json.dumps(answer, ensure_ascii=False))
             sys.stdout.flush()
@@ -234,7 +298,13 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _run_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse hook")
+    import argparse
+
+    from rtk_lsp.plan.request import DETAILS
+
+    p = argparse.ArgumentParser(
+        prog="python -m rtk_lsp.hook", description="Claude Code PreToolUse and PostToolUse hook"
+    )
     p.add_argument(
         "--budget",
         type=int,
@@ -278,20 +348,23 @@ def _without_ours(settings: dict[str, Any]) -> dict[str, Any]:
     hooks = out.get("hooks")
     if not _ours(settings) or not isinstance(hooks, dict):
         return out  # nothing of ours: the user's file stays exactly as it was
-    groups = []
-    for group in hooks["PreToolUse"]:
-        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
-            kept = [h for h in group["hooks"] if not _is_ours(h)]
-            if not kept and group["hooks"]:
-                continue  # a group that held only our hook goes with it
-            group = {**group, "hooks": kept}
-        groups.append(group)
-    if groups:
-        hooks["PreToolUse"] = groups
-    else:
-        del hooks["PreToolUse"]
-        if not hooks:
-            del out["hooks"]
+    for event in EVENTS:
+        if not isinstance(hooks.get(event), list):
+            continue
+        groups = []
+        for group in hooks[event]:
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                kept = [h for h in group["hooks"] if not _is_ours(h)]
+                if not kept and group["hooks"]:
+                    continue  # a group that held only our hook goes with it
+                group = {**group, "hooks": kept}
+            groups.append(group)
+        if groups:
+            hooks[event] = groups
+        else:
+            del hooks[event]
+    if not hooks:
+        del out["hooks"]
     return out
 
 
@@ -300,48 +373,57 @@ def _copy(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _ours(settings: dict[str, Any]) -> list[tuple[Any, Any]]:
+def _ours(settings: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(event, matcher, entry) of every hook of ours in the settings."""
     hooks = settings.get("hooks")
-    groups = hooks.get("PreToolUse") if isinstance(hooks, dict) else None
-    if not isinstance(groups, list):
+    if not isinstance(hooks, dict):
         return []
     return [
-        (group.get("matcher"), entry)
-        for group in groups
+        (event, group.get("matcher"), entry)
+        for event in EVENTS
+        if isinstance(hooks.get(event), list)
+        for group in hooks[event]
         if isinstance(group, dict) and isinstance(group.get("hooks"), list)
         for entry in group["hooks"]
         if _is_ours(entry)
     ]
 
 
-def _with_ours(settings: dict[str, Any], command: str) -> dict[str, Any]:
+def _with_ours(settings: dict[str, Any], command: str, outcomes: bool = True) -> dict[str, Any]:
     entry = {"type": "command", "command": command, "timeout": HOOK_TIMEOUT}
-    if _ours(settings) == [(MATCHER, entry)]:
+    events = EVENTS if outcomes else {"PreToolUse": MATCHER}
+    if _ours(settings) == [(event, matcher, entry) for event, matcher in events.items()]:
         return _copy(settings)  # already there, wherever the user moved it
     out = _without_ours(settings)
     hooks = out.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise ValueError('the settings\' "hooks" is not an object')
-    groups = hooks.setdefault("PreToolUse", [])
-    if not isinstance(groups, list):
-        raise ValueError('the settings\' "hooks.PreToolUse" is not a list')
-    groups.append({"matcher": MATCHER, "hooks": [entry]})
+    for event, matcher in events.items():
+        groups = hooks.setdefault(event, [])
+        if not isinstance(groups, list):
+            raise ValueError(f'the settings\' "hooks.{event}" is not a list')
+        groups.append({"matcher": matcher, "hooks": [dict(entry)]})
     return out
 
 
-def update_settings(path: str, *, command: str | None, uninstall: bool = False) -> tuple[bool, str | None]:
-    """Install (or with `uninstall`, remove) the hook in a settings file.
+def update_settings(
+    path: str, *, command: str | None, uninstall: bool = False, outcomes: bool = True
+) -> tuple[bool, str | None]:
+    """Install (or with `uninstall`, remove) the hook in a settings file; without `outcomes`,
+    for PreToolUse only.
 
     Returns (changed, backup path). Nothing is written when nothing changes. Raises
     ValueError for a settings file that is not a JSON object (it is left untouched).
     """
+    from rtk_lsp.configfile import json_text, load_json, replace_file
+
     current = load_json(path)
     base = current if current is not None else {}
     if uninstall:
         wanted = _without_ours(base)
     else:
         assert command is not None
-        wanted = _with_ours(base, command)
+        wanted = _with_ours(base, command, outcomes)
     if wanted == base:
         return False, None
     return True, replace_file(path, json_text(wanted))
@@ -351,7 +433,8 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
     path = os.path.expanduser(args.settings or default_settings_path())
     command = None if args.uninstall else (args.command or hook_command(args.budget, args.detail))
     try:
-        changed, backup = update_settings(path, command=command, uninstall=args.uninstall)
+        outcomes = not args.no_outcomes
+        changed, backup = update_settings(path, command=command, uninstall=args.uninstall, outcomes=outcomes)
     except (ValueError, OSError) as exc:
         print(f"rtk-lsp: error: {path}: {exc}", file=sys.stderr)
         return 1
@@ -363,11 +446,16 @@ def cmd_install_hook(args: argparse.Namespace) -> int:
     if args.uninstall:
         print(f"removed the rtk-lsp hook from {path}")
     else:
-        print(f"installed the rtk-lsp PreToolUse hook ({MATCHER}) in {path}")
+        events = f"PreToolUse ({MATCHER})" + (f", PostToolUse ({OUTCOME_MATCHER})" if outcomes else "")
+        print(f"installed the rtk-lsp hook in {path}: {events}")
         print(f"  command: {command}")
         print(
             "  it uses the project's running rtk-lsp server, and starts one when none runs (--no-start: never)"
         )
+        if outcomes:
+            print(
+                "  after a plan, it records which files the agent read and edited (rtk-lsp gain; --no-outcomes: never)"
+            )
     return 0
 
 

@@ -214,6 +214,7 @@ def test_install_and_uninstall(server_env: dict[str, str], tmp_path: Path) -> No
         "model": "opus",
         "hooks": {
             "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "audit.sh"}]}],
+            "PostToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": "format.sh"}]}],
             "Stop": [{"hooks": [{"type": "command", "command": "notify.sh"}]}],
         },
     }
@@ -244,6 +245,10 @@ def test_install_and_uninstall(server_env: dict[str, str], tmp_path: Path) -> No
     assert groups[1]["matcher"] == "Task|Agent"
     [hook] = groups[1]["hooks"]
     assert "-m rtk_lsp.hook --budget 3000" in hook["command"] and hook["timeout"] == 10
+    # The same command after the read, edit and write tools: what the agent touched after a plan.
+    post = data["hooks"]["PostToolUse"]
+    assert post[0] == original["hooks"]["PostToolUse"][0]
+    assert post[1] == {"matcher": "Read|Edit|MultiEdit|Write|NotebookEdit", "hooks": [hook]}
     assert oct(settings.stat().st_mode & 0o777) == oct(0o640)
 
     second = install("--budget", "3000")
@@ -257,6 +262,12 @@ def test_install_and_uninstall(server_env: dict[str, str], tmp_path: Path) -> No
         hook["command"].replace("3000", "2000")
     ) == 1
     assert len(hooks) == 2
+    assert len(json.loads(settings.read_text())["hooks"]["PostToolUse"]) == 2
+
+    plain = install("--no-outcomes")  # the plan only: nothing after the read, edit and write tools
+    assert plain.returncode == 0, plain.stderr
+    assert json.loads(settings.read_text())["hooks"]["PostToolUse"] == original["hooks"]["PostToolUse"]
+    assert install("--no-outcomes").stdout.strip().endswith("hook already installed")
 
     removed = install("--uninstall")
     assert removed.returncode == 0, removed.stderr
