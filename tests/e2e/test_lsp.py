@@ -545,3 +545,36 @@ async def test_settings_warnings_and_changes(shop: GitRepo, tmp_path: Path) -> N
 
         await asyncio.wait_for(billing_gone(), TIMEOUT)
         assert not [m for m in client.messages if m.type == types.MessageType.Error]
+
+
+async def test_status_shows_the_weeks_figures_and_the_setting_turns_recording_off(
+    shop: GitRepo, tmp_path: Path
+) -> None:
+    async with session(tmp_path, [shop.root]) as client:
+        await wait_indexed(client)
+        served = await plan(client, "apply_discount rounds the wrong way")
+        [folder] = (await request(client, "rtk/status", {}))["folders"]
+        figures = folder["episodes"]
+        assert figures["enabled"] is True and figures["days"] == 7 and figures["error"] is None
+        gain = figures["gain"]
+        assert (gain["plans"], gain["episodes_with_outcomes"]) == (1, 0)
+        assert gain["tokens_injected"] == served["budget_report"]["estimated_used"]
+        assert gain["field_recall"] is None and gain["field_precision"] is None, "nothing seen after it"
+
+        client.set_configuration({"episodes": {"enabled": False}}, section="rtk")
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+
+        async def off() -> dict[str, Any]:
+            while True:
+                [entry] = (await request(client, "rtk/status", {}))["folders"]
+                if entry["episodes"]["enabled"] is False:
+                    return dict(entry["episodes"])
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(off(), TIMEOUT)
+        await plan(client, "apply_discount rounds the wrong way")
+        [folder] = (await request(client, "rtk/status", {}))["folders"]
+        assert folder["episodes"]["gain"]["plans"] == 1, "the plan served with recording off left nothing"
+    async with session(tmp_path, [shop.root], init_options={"episodes": {"enabled": "no"}}) as client:
+        await wait_for(lambda: client.messages, what="a warning")
+        assert any("rtk.episodes.enabled" in m.message for m in client.messages)

@@ -98,6 +98,30 @@ export interface FolderStatus {
   last_refresh: string | null;
   cache: { hits: number; misses: number };
   memory_mb: number;
+  /** What the server recorded of its plans (null from a server that does not record). */
+  episodes: EpisodeStatus | null;
+}
+
+/** `rtk-lsp gain`'s figures over the last `days` (a share is null when no event supports it). */
+export interface GainFigures {
+  plans: number;
+  episodes_with_outcomes: number;
+  tokens_injected: number;
+  tokens_whole_files: number;
+  field_recall: number | null;
+  field_precision: number | null;
+  edited_files: number;
+  edited_selected: number;
+  selected_observed: number;
+  selected_touched: number;
+}
+
+export interface EpisodeStatus {
+  enabled: boolean;
+  days: number;
+  gain: GainFigures | null;
+  /** Why recording stopped in the server (a full disk, a read-only cache), if it did. */
+  error: string | null;
 }
 
 export interface ServerStatus {
@@ -287,6 +311,34 @@ function readFolder(item: Record<string, unknown>): FolderStatus | undefined {
     last_refresh: typeof item.last_refresh === 'string' ? item.last_refresh : null,
     cache: { hits: num(cache.hits), misses: num(cache.misses) },
     memory_mb: num(item.memory_mb),
+    episodes: isObject(item.episodes) ? readEpisodes(item.episodes) : null,
+  };
+}
+
+function share(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function readEpisodes(item: Record<string, unknown>): EpisodeStatus {
+  const g = isObject(item.gain) ? item.gain : undefined;
+  return {
+    enabled: item.enabled !== false,
+    days: num(item.days, 7),
+    error: typeof item.error === 'string' ? item.error : null,
+    gain: g
+      ? {
+          plans: num(g.plans),
+          episodes_with_outcomes: num(g.episodes_with_outcomes),
+          tokens_injected: num(g.tokens_injected),
+          tokens_whole_files: num(g.tokens_whole_files),
+          field_recall: share(g.field_recall),
+          field_precision: share(g.field_precision),
+          edited_files: num(g.edited_files),
+          edited_selected: num(g.edited_selected),
+          selected_observed: num(g.selected_observed),
+          selected_touched: num(g.selected_touched),
+        }
+      : null,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import {
+  type EpisodeStatus,
   type FolderStatus,
   Methods,
   type ServerStatus,
@@ -87,6 +88,38 @@ function folderName(f: FolderStatus): string {
   return root.split(/[\\/]/).filter(Boolean).pop() ?? root;
 }
 
+/** The "is it helping?" line of a folder: the figures of `rtk-lsp gain` for the last week. */
+export function episodeItem(e: EpisodeStatus): StatusItem {
+  const days = plural(e.days, 'day');
+  if (!e.enabled) {
+    return { label: '$(circle-slash) plans are not recorded', description: 'rtk.episodes.enabled is off' };
+  }
+  if (e.error) {
+    return { label: '$(warning) plans are no longer recorded', description: e.error };
+  }
+  const g = e.gain;
+  if (!g || g.plans === 0) {
+    return { label: `$(graph) no plans recorded in the last ${days}`, description: 'rtk-lsp gain' };
+  }
+  const parts: string[] = [];
+  if (g.field_recall !== null) {
+    parts.push(`recall ${g.field_recall.toFixed(2)} (${g.edited_selected} of ${plural(g.edited_files, 'edited file')})`);
+  }
+  if (g.field_precision !== null) {
+    parts.push(
+      `precision ${g.field_precision.toFixed(2)} (${g.selected_touched} of ${plural(g.selected_observed, 'selected file')} used)`,
+    );
+  }
+  return {
+    label: `$(graph) last ${days}: ${plural(g.plans, 'plan')} · ${plural(g.tokens_injected, 'token')} injected`,
+    description: parts.length > 0 ? parts.join(' · ') : 'nothing seen yet of what agents did after them',
+    detail: `reading the selected files whole: ${plural(g.tokens_whole_files, 'token')} · ${plural(
+      g.episodes_with_outcomes,
+      'plan',
+    )} with outcomes · rtk-lsp gain for more`,
+  };
+}
+
 /** The lines of the `rtk/status` quick view. */
 export function statusItems(status: ServerStatus): StatusItem[] {
   const items: StatusItem[] = [];
@@ -121,6 +154,9 @@ export function statusItems(status: ServerStatus): StatusItem[] {
       label: `$(clock) last refresh: ${f.last_refresh ?? 'never'}`,
       description: `cache ${f.cache.hits} hits / ${f.cache.misses} misses · ${f.memory_mb.toFixed(1)} MB`,
     });
+    if (f.episodes) {
+      items.push(episodeItem(f.episodes));
+    }
     items.push({
       label: '$(refresh) Refresh the index',
       description: folderName(f),

@@ -75,7 +75,9 @@ describe('rtk-lsp protocol over stdio', { timeout: 180_000 }, () => {
     );
     assert.ok(choice.found, `no server: ${choice.failures.map((f) => f.reason).join('; ')}`);
     process.stderr.write(`# server: ${describeCandidate(choice.found)}\n`);
-    proc = spawn(choice.found.command, choice.found.args, { cwd: workspace, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own cache: the index and the plans it records stay out of the user's.
+    const env = { ...process.env, RTK_LSP_CACHE_DIR: join(dir, 'cache') };
+    proc = spawn(choice.found.command, choice.found.args, { cwd: workspace, env, stdio: ['pipe', 'pipe', 'pipe'] });
     proc.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
@@ -230,6 +232,21 @@ describe('rtk-lsp protocol over stdio', { timeout: 180_000 }, () => {
     await new Promise((r) => setTimeout(r, 200));
     const plan = parsePlan(await conn.sendRequest(Methods.planContext, buildPlanParams({ task: TASK, workspace: folderUri })));
     assert.equal(plan.budget_report.token_budget, 1500, 'the budget from the new settings');
+  });
+
+  it('rtk/status counts the plans served, for the quick view', async () => {
+    await withTimeout(
+      conn.sendRequest(Methods.planContext, buildPlanParams({ task: TASK, budget: 2000, workspace: folderUri })),
+      STEP_TIMEOUT_MS,
+      'plan',
+    );
+    const [folder] = (await waitReady()).folders;
+    const episodes = folder.episodes;
+    assert.ok(episodes, 'the server reports what it recorded');
+    assert.equal(episodes.enabled, true);
+    assert.equal(episodes.days, 7);
+    assert.ok(episodes.gain && episodes.gain.plans >= 1, JSON.stringify(episodes));
+    assert.equal(episodes.gain.field_recall, null, 'no outcome without an agent');
   });
 
   it('rtk/refresh returns the folder status entry', async () => {

@@ -38,6 +38,48 @@ describe('status quick view', () => {
     );
   });
 
+  it("shows the last week's figures of each folder, and says what it cannot", () => {
+    const figures = {
+      plans: 12,
+      episodes_with_outcomes: 5,
+      tokens_injected: 30400,
+      tokens_whole_files: 91000,
+      field_recall: 0.8,
+      field_precision: 0.45,
+      edited_files: 5,
+      edited_selected: 4,
+      selected_observed: 20,
+      selected_touched: 9,
+    };
+    const status = (episodes: unknown) => {
+      const s = sampleStatus('ready') as { folders: Array<Record<string, unknown>> };
+      s.folders[0].episodes = episodes;
+      return statusItems(parseStatus(s));
+    };
+    expect(status({ enabled: true, days: 7, gain: figures, error: null })).toContainEqual(
+      expect.objectContaining({
+        label: '$(graph) last 7 days: 12 plans · 30,400 tokens injected',
+        description: 'recall 0.80 (4 of 5 edited files) · precision 0.45 (9 of 20 selected files used)',
+        detail: 'reading the selected files whole: 91,000 tokens · 5 plans with outcomes · rtk-lsp gain for more',
+      }),
+    );
+    const unseen = { ...figures, episodes_with_outcomes: 0, field_recall: null, field_precision: null };
+    expect(status({ enabled: true, days: 7, gain: unseen, error: null })).toContainEqual(
+      expect.objectContaining({ description: 'nothing seen yet of what agents did after them' }),
+    );
+    expect(status({ enabled: true, days: 7, gain: { ...figures, plans: 0 }, error: null })).toContainEqual(
+      expect.objectContaining({ label: '$(graph) no plans recorded in the last 7 days' }),
+    );
+    expect(status({ enabled: false, days: 7, gain: null, error: null })).toContainEqual(
+      expect.objectContaining({ label: '$(circle-slash) plans are not recorded' }),
+    );
+    expect(status({ enabled: true, days: 7, gain: null, error: 'SQLITE_FULL: database or disk is full' })).toContainEqual(
+      expect.objectContaining({ label: '$(warning) plans are no longer recorded', description: 'SQLITE_FULL: database or disk is full' }),
+    );
+    // A server that does not record: no line at all.
+    expect(statusItems(parseStatus(sampleStatus('ready'))).some((i) => i.label.includes('$(graph)'))).toBe(false);
+  });
+
   it('says when there is no HTTP endpoint', () => {
     const items = statusItems(parseStatus({ ...sampleStatus(), http: null }));
     expect(items[1].label).toBe('$(globe) no HTTP endpoint');
