@@ -187,14 +187,17 @@ def readme_example(env: dict[str, str], root: Path) -> None:
     result = cli(env, "gain", "--root", str(root))
     assert result.returncode == 0, result.stderr
     block = f"$ rtk-lsp gain\n{result.stdout.decode()}".replace(str(root), README_ROOT)
-    pattern = re.compile(r"(<!-- gain-example -->\n```text\n)(.*?)(```\n)", re.S)
+    marker = (
+        "<!-- output of rtk-lsp gain after the scripted session of tests/e2e/test_gain.py, checked by it -->"
+    )
+    pattern = re.compile(re.escape(marker) + r"\n```text\n(.*?)```\n", re.S)
     readme = README.read_text()
     match = pattern.search(readme)
-    assert match, "README.md needs a <!-- gain-example --> text block"
+    assert match, f"README.md needs a text block after {marker}"
     if os.environ.get("RTK_UPDATE_GOLDEN"):
-        README.write_text(readme[: match.start(2)] + block + readme[match.end(2) :])
+        README.write_text(readme[: match.start(1)] + block + readme[match.end(1) :])
         return
-    assert match.group(2) == block, "README's gain example drifted; RTK_UPDATE_GOLDEN=1 rewrites it"
+    assert match.group(1) == block, "README's gain example drifted; RTK_UPDATE_GOLDEN=1 rewrites it"
 
 
 async def test_recording_off_records_nothing(
