@@ -31,6 +31,9 @@ T = TypeVar("T")
 RECORD_WAIT = 1.0  # seconds a plan with a session waits for its episode to be written (see Engine.plan)
 MAX_QUEUED = 256  # writes waiting for the disk; more are dropped, with one warning
 GAIN_DAYS = 7.0  # the window of the figures in rtk/status
+# Seconds the figures of rtk/status are reused (an editor polls it every second while indexing,
+# and a full log takes some 0.1 s to sum up); this process's own writes renew them at once.
+GAIN_REUSE = 10.0
 
 
 def _whole_file_tokens(files: Mapping[str, Any], selected: SelectedFile) -> int:
@@ -94,7 +97,8 @@ class Recorder:
     def __init__(self, settings: Callable[[], EpisodeSettings]) -> None:
         self._settings = settings
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rtk-episodes")
-        self._logs: dict[str, EpisodeLog] = {}  # the writer thread's alone
+        self._logs: dict[str, EpisodeLog] = {}  # the writer thread's alone, as is:
+        self._gains: dict[str, tuple[float, tuple[Gain, str | None]]] = {}  # root -> (when, answer)
         self._queued = 0
         self._lock = threading.Lock()
         self._dropping = False
@@ -120,6 +124,7 @@ class Recorder:
 
         def write() -> int | None:
             episode = episode_of(plan, files, door, session, elapsed_ms, settings.keep_tasks, now)
+            self._gains.pop(root, None)
             return self._log(root).add(episode)
 
         return self._submit(write)
@@ -140,6 +145,7 @@ class Recorder:
         def write() -> Outcome:
             outside: list[str] = []
             episodes = self._log(root)
+            self._gains.pop(root, None)
             episode: int | None = None
             recorded = 0
             asked = False
@@ -169,8 +175,14 @@ class Recorder:
         """The root's figures since `since` (a time), and why recording stopped, if it did."""
 
         def read() -> tuple[Gain, str | None]:
+            now = time.monotonic()
+            kept = self._gains.get(root)
+            if kept is not None and now - kept[0] < GAIN_REUSE:
+                return kept[1]
             episodes = self._log(root)
-            return episodes.gain(since), episodes.unavailable
+            answer = episodes.gain(since), episodes.unavailable
+            self._gains[root] = (now, answer)
+            return answer
 
         return self._submit(read)
 

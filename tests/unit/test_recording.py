@@ -52,6 +52,8 @@ async def test_a_plan_served_through_a_door_is_recorded(shop: GitRepo) -> None:
             str(root), PlanRequest(TASK), door="http", session="s-1"
         )  # the cached plan, served again
         await engine.plan(str(root), PlanRequest("tax_for"))  # no door: the engine's own use, not recorded
+        before = await engine.status_with_gain()
+        assert before["folders"][0]["episodes"]["gain"]["episodes_with_outcomes"] == 0
         outcome = await engine.record_outcome(
             str(root),
             "s-1",
