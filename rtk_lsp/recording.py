@@ -31,6 +31,8 @@ T = TypeVar("T")
 RECORD_WAIT = 1.0  # seconds a plan with a session waits for its episode to be written (see Engine.plan)
 MAX_QUEUED = 256  # writes waiting for the disk; more are dropped, with one warning
 GAIN_DAYS = 7.0  # the window of the figures in rtk/status
+# Of a task kept with keepTasks: tasks may be megabytes (a pasted log), 5,000 of them must not be.
+KEPT_TASK_CHARS = 20_000
 # Seconds the figures of rtk/status are reused (an editor polls it every second while indexing,
 # and a full log takes some 0.1 s to sum up); this process's own writes renew them at once.
 GAIN_REUSE = 10.0
@@ -51,7 +53,6 @@ def episode_of(
     ts: float | None = None,
 ) -> Episode:
     """What is recorded of a plan served; `files` is the snapshot's (for whole-file costs)."""
-    confidence = getattr(plan, "confidence", None)  # plans carry it once they rate themselves
     return Episode(
         ts=time.time() if ts is None else ts,
         root=plan.root,
@@ -59,10 +60,10 @@ def episode_of(
         session=session,
         task_digest=task_digest(plan.task),
         task_line=first_line(plan.task),
-        task=plan.task if keep_task else None,
+        task=plan.task[:KEPT_TASK_CHARS] if keep_task else None,
         budget=plan.budget_report.token_budget,
         tokens=plan.budget_report.estimated_used,
-        confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        confidence=plan.confidence,
         elapsed_ms=elapsed_ms,
         selected=tuple((f.rel_path, f.estimated_tokens, _whole_file_tokens(files, f)) for f in plan.selected),
     )

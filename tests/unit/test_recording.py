@@ -74,6 +74,7 @@ async def test_a_plan_served_through_a_door_is_recorded(shop: GitRepo) -> None:
     assert first["task_line"] == "fix the discount rounding in InvoiceCalculator.apply_discount"
     assert first["task"] is None, "the task itself only with keepTasks"
     assert first["tokens"] == plan.budget_report.estimated_used and first["budget"] == 4000
+    assert first["confidence"] == plan.confidence > 0
     whole = {f.rel_path: estimate_tokens((root / f.rel_path).read_text()) for f in plan.selected}
     assert first["selected"] == [
         {"path": f.rel_path, "tokens": f.estimated_tokens, "whole_file_tokens": whole[f.rel_path]}
@@ -94,6 +95,10 @@ async def test_keep_tasks_and_disabled(shop: GitRepo, tmp_path: Path) -> None:
         await engine.plan(str(root), PlanRequest(TASK), door="lsp")
     [kept] = logged(root)
     assert kept["task"] == TASK
+    async with engine_for(root, keep_tasks=True) as engine:
+        long_task = TASK + "\n" + "log line of a pasted build log\n" * 5000
+        await engine.plan(str(root), PlanRequest(long_task), door="lsp")
+    assert logged(root)[0]["task"] == long_task[:20_000], "a long task is kept up to 20,000 characters"
 
     other = make_billing_repo(tmp_path / "other").root.resolve()
     async with engine_for(other, enabled=False) as engine:
