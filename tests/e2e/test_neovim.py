@@ -160,7 +160,7 @@ def test_docs_configuration_as_written(tag: str, nvim: str, tmp_path: Path) -> N
         RTK_DOC_START=str(start),
         RTK_DOC_REQUEST=str(request),
     )
-    assert data["results"]["root_dir"] == str(data["repo"])
+    assert data["results"]["root_dir"] == str(data["shop"])
     assert data["results"]["printed"] == ["billing/invoice.py"], data
 
 
