@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 _ENV = {
@@ -76,23 +78,55 @@ def make_billing_repo(root: Path) -> GitRepo:
     return repo
 
 
+# A held git gives up waiting after this long whatever the test does: no orphan lives for ever.
+HOLD_GUARD_S = 300
+
+
 def held_git(tmp_path: Path, env: dict[str, str]) -> Path:
     """Put a `git` first on `env`'s PATH that waits for a gate file, and return the gate.
 
     A server started with `env` cannot finish its first index (git lists the files) until
     the test creates the gate: "still indexing" then lasts exactly as long as the test
-    wants, however fast or loaded the machine is.
+    wants, however fast or loaded the machine is. Removing the gate holds git again (a
+    refresh then waits in it); `git_waiting(gate)` exists once a git call is being held.
     """
     real = shutil.which("git")
     assert real
     bin_dir = tmp_path / "held-bin"
     bin_dir.mkdir()
     gate = tmp_path / "gate"
+    waiting = git_waiting(gate)
     wrapper = bin_dir / "git"
-    wrapper.write_text(f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.05; done\nexec "{real}" "$@"\n')
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "n=0\n"
+        f'while [ ! -e "{gate}" ] && [ $n -lt {HOLD_GUARD_S * 20} ]; do : > "{waiting}"; sleep 0.05; n=$((n + 1)); done\n'
+        f'exec "{real}" "$@"\n'
+    )
     wrapper.chmod(0o755)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    # The server's own time limit on git calls must not end the hold before the test does.
+    env["RTK_LSP_GIT_TIMEOUT"] = str(HOLD_GUARD_S * 2)
     return gate
+
+
+def git_waiting(gate: Path) -> Path:
+    """The file a held git creates while it waits at `gate`."""
+    return gate.with_name(gate.name + "-waiting")
+
+
+async def held(gate: Path, timeout: float = 60) -> None:
+    """Wait until a git call is being held at `gate` (the server has reached it)."""
+    deadline = time.monotonic() + timeout
+    while not git_waiting(gate).exists():
+        assert time.monotonic() < deadline, "no git call reached the gate"
+        await asyncio.sleep(0.02)
+
+
+def hold(gate: Path) -> None:
+    """Hold the next git calls again (after the gate was opened)."""
+    git_waiting(gate).unlink(missing_ok=True)
+    gate.unlink(missing_ok=True)
 
 
 # A small package for issue-style tasks: a traceback target, a loader with a message literal,

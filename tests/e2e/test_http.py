@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from gitrepo import GitRepo, held_git, make_billing_repo
+from gitrepo import GitRepo, held, held_git, hold, make_billing_repo
 from jsonschema import Draft202012Validator
 from servers import (
     MODES,
@@ -35,20 +35,6 @@ from servers import (
 )
 
 from rtk_lsp.server.http import MAX_BODY
-
-
-def make_slow_tree(root: Path, files: int = 400, functions: int = 400) -> Path:
-    """Plain files (no git) big enough that the first index takes seconds on two cores."""
-    (root / "pkg").mkdir(parents=True)
-    for i in range(files):
-        (root / "pkg" / f"mod{i:04d}.py").write_text(
-            "".join(
-                f"def handler_{i}_{j}(value):\n    return helper_{j}(value) + {i}\n\n\n"
-                for j in range(functions)
-            )
-        )
-    return root
-
 
 # ---- every endpoint's success path ---------------------------------------------------------------
 
@@ -294,22 +280,20 @@ async def test_identical_concurrent_plans_share_one_computation(
         assert after["hits"] == before["hits"] + 29
 
 
-async def test_a_refresh_does_not_block_plans(serve: ServeFactory, tmp_path: Path) -> None:
-    root = make_slow_tree(tmp_path / "slow", files=300)
-    async with serve(root, "--no-watch") as door:
+async def test_a_refresh_does_not_block_plans(serve: ServeFactory, shop: GitRepo, tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    gate = held_git(tmp_path, env)
+    gate.touch()  # the first index runs freely
+    async with serve(shop.root, "--no-watch", env=env) as door:
         await door.wait_ready()
-        assert (await door.plan("handler_3_3 overflows")).status == 200
-        for path in (root / "pkg").iterdir():  # every file changes: the full refresh re-parses all
-            path.write_text(path.read_text() + "\n\ndef extra():\n    return 1\n")
-        refresh = asyncio.ensure_future(door.call("POST", "/v1/refresh", {"project_root": str(root)}))
-        await asyncio.sleep(0.3)
-        assert not refresh.done(), "the refresh was too quick to test anything"
-        started = time.monotonic()
-        reply = await door.plan("handler_5_2 misbehaves")
-        took = time.monotonic() - started
+        assert (await door.plan()).status == 200
+        hold(gate)
+        refresh = asyncio.ensure_future(door.call("POST", "/v1/refresh", {"project_root": str(door.root)}))
+        await held(gate)  # the refresh is under way, stopped at its file listing
+        reply = await door.plan("tax_for rounds eu rates badly")
         assert reply.status == 200
-        assert not refresh.done(), "the plan waited for the refresh"
-        assert took < 1.0
+        assert not refresh.done(), "the refresh finished while git was held"
+        gate.touch()
         assert (await refresh).status == 200
 
 
