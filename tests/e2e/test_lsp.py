@@ -385,9 +385,15 @@ async def test_commit_updates_history(shop: GitRepo, tmp_path: Path) -> None:
                 ]
             )
         )
-        await asyncio.sleep(0.5)
-        status = await request(client, "rtk/status", {})
-        assert status["folders"][0]["history"]["head"] == new_head
+
+        async def head_seen() -> dict[str, Any]:
+            while True:
+                status = await request(client, "rtk/status", {})
+                if status["folders"][0]["history"]["head"] == new_head:
+                    return status
+                await asyncio.sleep(0.05)
+
+        status = await asyncio.wait_for(head_seen(), TIMEOUT)
         assert status["folders"][0]["history"]["commits"] == commits + 1
 
         # Not told: the plan notices the moved HEAD by itself.
@@ -526,9 +532,15 @@ async def test_settings_warnings_and_changes(shop: GitRepo, tmp_path: Path) -> N
         await wait_for(
             lambda: any("rtk.maxFileSize" in m.message for m in client.messages), what="a warning on change"
         )
-        await asyncio.sleep(0.2)
-        result = await plan(client, "apply_discount")
-        assert result["budget_report"]["token_budget"] == 1234
+
+        async def budget_applied() -> dict[str, Any]:
+            while True:
+                result = await plan(client, "apply_discount")
+                if result["budget_report"]["token_budget"] == 1234:
+                    return result
+                await asyncio.sleep(0.05)
+
+        result = await asyncio.wait_for(budget_applied(), TIMEOUT)
         assert result["budget_report"]["estimated_used"] <= 1234
         # A budget of 0 means the default, here the client's setting, as in every door.
         assert (await plan(client, "apply_discount", budget=0))["budget_report"]["token_budget"] == 1234

@@ -16,6 +16,14 @@ from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.settings import Settings
 
 
+async def until(predicate: Any, what: str = "condition", timeout: float = 30) -> None:
+    """Wait for a condition the engine brings about on its own (timers, workers): never a fixed sleep."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def harness() -> Any:
     h = Harness()
@@ -94,11 +102,11 @@ async def test_file_events_burst_is_one_refresh(harness: Any, tmp_path: Path) ->
     folder = engine.add_folder(str(tmp_path))
     await engine.plan(folder, PlanRequest("warm up"))
     ws = h.workspaces[folder.root]
+    # One burst: no await in between, so the window cannot close inside it however slow the machine.
     for i in range(10):
         engine.notify_changed([str(tmp_path / f"f{i}.py")])
-        await asyncio.sleep(0.01)
     engine.notify_changed([(tmp_path / "g.py").as_uri(), str(tmp_path / ".git" / "objects" / "ab")])
-    await asyncio.sleep(0.5)
+    await until(lambda: folder.refreshes == 2, "the refresh")
     assert ws.calls[1:] == [(sorted([f"f{i}.py" for i in range(10)] + ["g.py"]), False)]
 
 
@@ -107,7 +115,7 @@ async def test_head_move_alone_refreshes_history_only(harness: Any, tmp_path: Pa
     folder = engine.add_folder(str(tmp_path))
     await engine.plan(folder, PlanRequest("warm up"))
     engine.notify_changed([str(tmp_path / ".git" / "refs" / "heads" / "main")])
-    await asyncio.sleep(0.4)
+    await until(lambda: folder.refreshes == 2, "the refresh")
     assert h.workspaces[folder.root].calls[1:] == [([], False)]
 
 
@@ -131,10 +139,9 @@ async def test_overlays_are_debounced_and_caught_up_before_a_plan(harness: Any, 
     uri = (tmp_path / "a.py").as_uri()
     engine.set_overlay(uri, "on disk\n")  # an unmodified file just opened: nothing to do
     assert folder.changes.overlays == {}
-    for text in ("v1", "v2", "v3"):
+    for text in ("v1", "v2", "v3"):  # typed faster than the debounce, whatever the machine's speed
         engine.set_overlay(uri, text)
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.4)
+    await until(lambda: folder.refreshes == 2, "the debounced refresh")
     assert ws.calls[1:] == [(["a.py"], False)]
     assert ws.overlays == {"a.py": "v3"}
     # an edit followed at once by a plan: the plan does not wait for the debounce, it flushes
@@ -142,7 +149,7 @@ async def test_overlays_are_debounced_and_caught_up_before_a_plan(harness: Any, 
     result = await engine.plan(folder, PlanRequest("read it", detail="content"))
     assert ws.calls[2:] == [(["a.py"], False)] and result["source"] == "v4"
     engine.set_overlay(uri, None)
-    await asyncio.sleep(0.3)
+    await until(lambda: folder.refreshes == 4, "the refresh that drops the overlay")
     assert ws.overlays["a.py"] is None and ws.calls[3:] == [(["a.py"], False)]
 
 
@@ -212,8 +219,7 @@ async def test_removed_folder_is_closed_and_unknown(harness: Any, tmp_path: Path
     folder = engine.add_folder(str(tmp_path))
     await engine.plan(folder, PlanRequest("x"))
     assert engine.remove_folder(tmp_path.as_uri()) is folder
-    await asyncio.sleep(0.1)
-    assert h.workspaces[folder.root].closed == 1
+    await until(lambda: h.workspaces[folder.root].closed == 1, "the workspace to close")
     with pytest.raises(UnknownWorkspace):
         await engine.plan(folder, PlanRequest("x"))
     with pytest.raises(UnknownWorkspace):
@@ -245,5 +251,5 @@ async def test_settings_that_shape_the_index_rescan(harness: Any, tmp_path: Path
     await asyncio.sleep(0.05)
     assert ws.calls[1:] == [] and ws.settings.token_budget == 100
     engine.update_settings(engine.settings.replace(exclude=("vendor/**",)))
-    await asyncio.sleep(0.05)
+    await until(lambda: folder.refreshes == 2, "the re-scan")
     assert ws.calls[1:] == [(None, False)] and ws.settings.exclude == ("vendor/**",)
