@@ -13,6 +13,7 @@ import asyncio
 import os
 from collections.abc import Callable
 
+from rtk_lsp.index.fsread import read_file
 from rtk_lsp.paths import git_change, relative
 
 __all__ = ["ChangeTracker"]
@@ -145,9 +146,7 @@ class ChangeTracker:
 def _same_as_disk(path: str, text: str) -> bool:
     data = text.encode("utf-8", errors="surrogateescape")
     try:
-        if os.path.getsize(path) != len(data):
-            return False
-        with open(path, "rb") as f:
-            return f.read() == data
+        disk, _ = read_file(path, len(data) + 1)  # a regular file, never more than the text
     except OSError:
         return False
+    return disk == data

@@ -28,15 +28,11 @@ import re
 import sys
 from typing import Any
 
+from rtk_lsp.index import fsread
 from rtk_lsp.index.commits import Commit, History
+from rtk_lsp.index.gitdir import find_git_dir, git_timeout, head_of, metadata_readable
 
 logger = logging.getLogger(__name__)
-
-# `git log` of 5000 commits takes well under a second; the bound only stops a hung
-# git (network filesystem, lock contention) from holding the caller forever.
-GIT_TIMEOUT_S = 60.0
-# GitPython refuses the timeout on Windows instead of ignoring it.
-_KILL_AFTER = None if sys.platform == "win32" else GIT_TIMEOUT_S
 
 # Records start with \x1e and fields are split by \x1f: neither occurs in shas,
 # timestamps or (in practice) subjects; -z makes file names NUL-terminated and unquoted.
@@ -89,6 +85,10 @@ def _load(root: str, depth: int, previous: History | None) -> History:
         # GitPython refuses to import when it cannot run the git binary.
         raise _NoHistory("git not found", logging.WARNING) from e
 
+    # GitPython reads these with a plain open(): a FIFO among them would block it for good.
+    git_dir = find_git_dir(os.path.realpath(root))
+    if git_dir is not None and not metadata_readable(git_dir):
+        raise _NoHistory("unreadable git metadata (HEAD, config or commondir is not a file)", logging.WARNING)
     try:
         repo = git.Repo(root, search_parent_directories=True)
     except git.exc.NoSuchPathError as e:
@@ -97,14 +97,14 @@ def _load(root: str, depth: int, previous: History | None) -> History:
         raise _NoHistory("not a git repository") from e
     with repo:
         try:
-            return _load_repo(git, repo, root, depth, previous)
+            return _load_repo(repo, root, depth, previous)
         except git.exc.GitCommandNotFound as e:
             raise _NoHistory("git not found", logging.WARNING) from e
         except git.exc.GitCommandError as e:
             raise _NoHistory(_command_note(e), logging.WARNING) from e
 
 
-def _load_repo(git: Any, repo: Any, root: str, depth: int, previous: History | None) -> History:
+def _load_repo(repo: Any, root: str, depth: int, previous: History | None) -> History:
     if repo.bare or repo.working_tree_dir is None:
         raise _NoHistory("bare repository")
     prefix = os.path.relpath(os.path.realpath(root), os.path.realpath(repo.working_tree_dir))
@@ -112,7 +112,7 @@ def _load_repo(git: Any, repo: Any, root: str, depth: int, previous: History | N
     if prefix == ".." or prefix.startswith("../"):
         raise _NoHistory("workspace root is outside the git work tree")
 
-    head = _read_head(git, repo)
+    head = _read_head(repo)
     if previous is not None and previous.head == head:
         if len(previous.commits) > depth:
             return History(head, previous.commits[:depth], "", False)
@@ -152,29 +152,33 @@ def _newest_first(c: Commit) -> int:
     return -c.time
 
 
-def _read_head(git: Any, repo: Any) -> str:
-    try:
-        # Plain file reads: no git process when HEAD is unchanged since the last load.
-        sha = git.refs.symbolic.SymbolicReference.dereference_recursive(repo, "HEAD")
-        if isinstance(sha, str) and _SHA_RE.fullmatch(sha):
-            return sha
-    except (ValueError, OSError):
-        pass
-    # An unborn branch, a garbled HEAD, or ref storage GitPython cannot read
-    # (reftable, SHA-256): let git decide which.
+def _kill_after() -> float | None:
+    # `git log` of 5000 commits takes well under a second; the bound only stops a hung git
+    # (network file system, lock contention) from holding the caller forever. GitPython
+    # refuses the timeout on Windows instead of ignoring it.
+    return None if sys.platform == "win32" else git_timeout()
+
+
+def _read_head(repo: Any) -> str:
+    # Plain (guarded) file reads: no git process when HEAD is unchanged since the last load.
+    sha = head_of(repo.git_dir)
+    if sha is not None and _SHA_RE.fullmatch(sha):
+        return sha
+    # An unborn branch, a garbled HEAD, or ref storage the files do not show (reftable,
+    # SHA-256): let git decide which.
     status, out, _ = repo.git.rev_parse(
         "--verify",
         "--quiet",
         "HEAD^{commit}",
         with_extended_output=True,
         with_exceptions=False,
-        kill_after_timeout=_KILL_AFTER,
+        kill_after_timeout=_kill_after(),
     )
     out = out.strip()
     if status == 0 and _SHA_RE.fullmatch(out):
         return str(out)
     status, _, err = repo.git.rev_parse(
-        "--git-dir", with_extended_output=True, with_exceptions=False, kill_after_timeout=_KILL_AFTER
+        "--git-dir", with_extended_output=True, with_exceptions=False, kill_after_timeout=_kill_after()
     )
     if status != 0:
         raise _NoHistory(f"broken git repository: {_first_line(err)}", logging.WARNING)
@@ -192,17 +196,14 @@ def _is_ancestor(repo: Any, old: str, new: str) -> bool:
         new,
         with_extended_output=True,
         with_exceptions=False,
-        kill_after_timeout=_KILL_AFTER,
+        kill_after_timeout=_kill_after(),
     )
     return bool(status == 0)
 
 
 def _shallow_shas(repo: Any) -> frozenset[str]:
-    try:
-        with open(os.path.join(repo.common_dir, "shallow"), encoding="ascii") as f:
-            return frozenset(line.strip() for line in f if line.strip())
-    except (OSError, ValueError):
-        return frozenset()
+    text = fsread.read_text(os.path.join(repo.common_dir, "shallow"), 64 << 20) or ""
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _log(
@@ -225,7 +226,7 @@ def _log(
         rev,
         "--",
         pathspec,
-        kill_after_timeout=_KILL_AFTER,
+        kill_after_timeout=_kill_after(),
     )
     return _parse_log(out, prefix, shallow)
 
@@ -295,7 +296,7 @@ def _command_note(e: Any) -> str:
     err = str(getattr(e, "stderr", "") or "").strip()
     err = err.removeprefix("stderr:").strip().strip("'")
     if err.startswith("Timeout:"):
-        return f"git timed out after {GIT_TIMEOUT_S:g} s"
+        return f"git timed out after {git_timeout():g} s"
     line = _first_line(err)
     return f"git failed: {line}" if line else f"git failed with status {getattr(e, 'status', '?')}"
 

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from rtk_lsp.index import scan
+from rtk_lsp.index import fsread, scan
 from rtk_lsp.index.analyze import analyze, analyze_batch, quiet_stdout
 from rtk_lsp.index.commits import History
+from rtk_lsp.index.gitdir import read_head
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.history import load_history
 from rtk_lsp.index.languages import detect_language
@@ -40,57 +41,6 @@ POOL_MIN_FILES = 200
 POOL_BATCH = 48
 
 
-def _git_dir(root: str) -> str | None:
-    d = root
-    while True:
-        dotgit = os.path.join(d, ".git")
-        if os.path.isdir(dotgit):
-            return dotgit
-        if os.path.isfile(dotgit):  # worktrees and submodules: "gitdir: <path>"
-            try:
-                with open(dotgit) as f:
-                    line = f.read().strip()
-            except OSError:
-                return None
-            if line.startswith("gitdir:"):
-                return os.path.normpath(os.path.join(d, line[7:].strip()))
-            return None
-        parent = os.path.dirname(d)
-        if parent == d:
-            return None
-        d = parent
-
-
-def read_head(root: str) -> str | None:
-    """HEAD's sha from the files under .git, without running git (cheap enough for every plan)."""
-    git_dir = _git_dir(root)
-    if git_dir is None:
-        return None
-    try:
-        with open(os.path.join(git_dir, "HEAD")) as f:
-            head = f.read().strip()
-        if not head.startswith("ref:"):
-            return head or None
-        ref = head[4:].strip()
-        common = git_dir
-        commondir = os.path.join(git_dir, "commondir")
-        if os.path.isfile(commondir):
-            with open(commondir) as f:
-                common = os.path.normpath(os.path.join(git_dir, f.read().strip()))
-        for base in (git_dir, common):
-            p = os.path.join(base, ref)
-            if os.path.isfile(p):
-                with open(p) as f:
-                    return f.read().strip() or None
-        with open(os.path.join(common, "packed-refs")) as f:
-            for line in f:
-                if line.endswith(" " + ref + "\n") or line.rstrip("\n").endswith(" " + ref):
-                    return line.split(" ", 1)[0]
-    except OSError:
-        return None
-    return None
-
-
 def files_fingerprint(files: Mapping[str, FileRecord], go_module: str) -> str:
     """Identifies a set of file contents: derived data stored for it is valid for it only."""
     h = hashlib.sha1(go_module.encode())
@@ -101,13 +51,9 @@ def files_fingerprint(files: Mapping[str, FileRecord], go_module: str) -> str:
 
 
 def _go_module(root: str) -> str:
-    try:
-        with open(os.path.join(root, "go.mod"), encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("module "):
-                    return line.split()[1].strip('"')
-    except (OSError, IndexError):
-        pass
+    for line in (fsread.read_text(os.path.join(root, "go.mod"), within=root) or "").splitlines():
+        if line.startswith("module ") and len(line.split()) > 1:
+            return line.split()[1].strip('"')
     return ""
 
 
@@ -255,11 +201,11 @@ class Workspace:
         run.progress("scan", 0, 1)
         exclude = self.settings.exclude
         if paths is None or run.prev is None:
-            listed, method = scan.list_files(self.root, exclude)
+            listed, listing_note = scan.list_files(self.root, exclude)
             run.targets = listed
             run.removed = set(run.old) - {sf.rel_path for sf in listed}
-            if method == "walk":
-                run.notes.append("not a git work tree: files listed by walking the tree")
+            if listing_note:
+                run.notes.append(listing_note)
         else:
             for rel in sorted(self._expand(scan.relativize(self.root, paths), run.old) | run.touched):
                 sf = scan.stat_file(self.root, self.root, rel) if scan.wanted(rel, exclude) else None
@@ -280,6 +226,8 @@ class Workspace:
                 overlay is None
                 and before is not None
                 and not full
+                # a chmod leaves size and mtime alone: a file that could not be read is tried again
+                and before.kind != "unreadable"
                 and before.size == sf.size
                 and before.mtime_ns == sf.mtime_ns
                 and before.language == detect_language(sf.rel_path)

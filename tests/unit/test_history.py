@@ -476,6 +476,6 @@ def test_timeout_note() -> None:
 
     # The shape GitPython gives a command killed by kill_after_timeout.
     err = git.exc.GitCommandError(["git", "log"], -9, "Timeout: the command did not complete in 60 secs.")
-    assert hist._command_note(err) == f"git timed out after {hist.GIT_TIMEOUT_S:g} s"
+    assert hist._command_note(err) == f"git timed out after {hist.git_timeout():g} s"
     err = git.exc.GitCommandError(["git", "log"], 128, "fatal: bad object HEAD\nmore")
     assert hist._command_note(err) == "git failed: fatal: bad object HEAD"
