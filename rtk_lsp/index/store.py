@@ -2,31 +2,49 @@
 
 WAL mode lets a second process (the CLI beside a running server) read while one
 writes; every write is one short transaction of idempotent upserts, so two
-processes refreshing the same workspace converge on the same rows. A database that
-cannot be read is moved aside and rebuilt: the index is a cache, never the truth.
+processes refreshing the same workspace converge on the same rows. The index is a
+cache, never the truth, so trouble with the database degrades, it never fails a refresh:
+
+* SQLITE_CORRUPT / SQLITE_NOTADB: the file is moved aside (`*.corrupt-<time>`, only the
+  newest such copy is kept) and a fresh database is built;
+* SQLITE_BUSY / SQLITE_LOCKED: another process holds it; this write is skipped;
+* anything else (a full disk, a read-only cache, a file that cannot be opened, an I/O
+  error): the file is kept as it is and this process runs on in memory, with a warning
+  and a note in the snapshot;
+* the format stamp is checked in every transaction: when another rtk-lsp version has
+  taken the database over, this process stops reading and writing it;
+* a database deleted (or replaced) while in use is noticed at the next transaction,
+  recreated, and refilled by the workspace.
+
+The database holds paths, symbols and commit subjects of private code: its directory is
+created 0700 and its files 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import logging
 import marshal
 import os
 import sqlite3
+import stat
 import sys
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from rtk_lsp.model import FileRecord
 from rtk_lsp.paths import db_path_for
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Bump when the shape of stored rows or the extraction logic changes: old rows are then rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: paths are stored as bytes (file names need not be UTF-8)
 
 
 def _extractor_digest() -> str:
@@ -57,9 +75,13 @@ _FORMAT = (
 EVENTS_MAX_AGE_S = 7 * 24 * 3600
 EVENTS_MAX_ROWS = 5000
 
+# SQLite's primary result codes (the low byte of `sqlite_errorcode`).
+_CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS history (head TEXT PRIMARY KEY, created REAL NOT NULL, data BLOB NOT NULL);
@@ -67,6 +89,50 @@ CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail 
     ms REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
+
+
+def error_kind(exc: sqlite3.Error) -> str:
+    """ "corrupt", "busy" or "unavailable": only the first justifies throwing the file away."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by Python's module itself (a closed connection, misuse)
+        return "unavailable"
+    primary = code & 0xFF
+    return "corrupt" if primary in _CORRUPT_CODES else "busy" if primary in _BUSY_CODES else "unavailable"
+
+
+def _describe(exc: BaseException) -> str:
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    return f"{name}: {exc}"
+
+
+def _key(path: str) -> bytes:
+    return path.encode("utf-8", errors="surrogateescape")
+
+
+def _private_dir(path: str) -> None:
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    # Tighten the default folder an older version made 0755; a folder the user named is theirs.
+    if os.path.basename(path.rstrip(os.sep)) == "rtk-lsp":
+        st = os.stat(path)
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(path, 0o700)
+
+
+def _private_file(path: str) -> None:
+    """Create the database file 0600 (SQLite gives its -wal and -shm files the same mode)."""
+    fd = os.open(
+        path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600
+    )
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            if os.lstat(path + suffix).st_mode & 0o077:
+                os.chmod(path + suffix, 0o600)
 
 
 class Store:
@@ -77,78 +143,143 @@ class Store:
         self.path = path or db_path_for(root)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self.note = ""
+        self._identity: tuple[int, int] | None = None
+        self.note = ""  # the store's condition when it is not plain "in use": for the snapshot's notes
+        self._recreated = False
         self._open()
 
     # ---- connection ---------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        _private_dir(os.path.dirname(self.path))
+        _private_file(self.path)
         conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(_SCHEMA)
-        row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-        if row is None or row[0] != _FORMAT:
-            # Idempotent migration: rows of another format are a cache we can rebuild, so clear them.
-            with conn:
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is None or row[0] != _FORMAT:
+                # Idempotent migration: rows of another format are a cache we can rebuild, so clear them.
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute("DELETE FROM files")
-                conn.execute("DELETE FROM history")
-                conn.execute("DELETE FROM derived")
+                for table in ("files", "history", "derived"):
+                    conn.execute(f"DELETE FROM {table}")
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (self.root,))
+                conn.execute("COMMIT")
+            st = os.stat(self.path)
+        except BaseException:
+            conn.close()
+            raise
+        self._identity = (st.st_dev, st.st_ino)
         return conn
 
     def _open(self) -> None:
         try:
             self._conn = self._connect()
-        except sqlite3.DatabaseError as e:
-            self._quarantine(e)
+        except sqlite3.Error as e:
+            self._failed(e)
         except OSError as e:
-            log.warning("index store unavailable (%s); running in memory only", e)
-            self.note = f"store unavailable: {e}"
-            self._conn = None
+            self._unavailable(f"{type(e).__name__}: {e}")
 
-    def _quarantine(self, error: Exception) -> None:
-        """Move an unreadable database aside and start a fresh one."""
+    def _failed(self, error: sqlite3.Error) -> None:
+        kind = error_kind(error)
+        if kind == "corrupt":
+            self._quarantine(error)
+        elif kind == "busy" and self._conn is not None:
+            log.info("index store busy: %s", error)
+        else:
+            self._unavailable(_describe(error))
+
+    def _drop_connection(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
+
+    def _unavailable(self, reason: str) -> None:
+        """Run in memory from now on; the file stays exactly as it is."""
+        self._drop_connection()
+        self.note = f"index store unavailable ({reason}); running in memory only"
+        log.warning(
+            "index store %s unavailable (%s); running in memory only, the file is kept", self.path, reason
+        )
+
+    def _quarantine(self, error: Exception) -> None:
+        """Move an unreadable database aside (keeping only the newest such copy) and start afresh."""
+        self._drop_connection()
         aside = f"{self.path}.corrupt-{int(time.time())}"
-        log.warning("index store %s is unreadable (%s); moved to %s and rebuilding", self.path, error, aside)
-        self.note = f"store was corrupt ({error}); rebuilt"
+        log.warning("index store %s is corrupt (%s); moved to %s and rebuilding", self.path, error, aside)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.replace(self.path + suffix, aside + suffix)
+        for old in glob.glob(glob.escape(self.path) + ".corrupt-*"):
+            if not old.startswith(aside):
+                with contextlib.suppress(OSError):
+                    os.unlink(old)
         try:
             self._conn = self._connect()
-        except (sqlite3.DatabaseError, OSError) as e:
-            log.warning("index store cannot be recreated (%s); running in memory only", e)
-            self._conn = None
+        except (sqlite3.Error, OSError) as e:
+            self._unavailable(f"cannot be recreated: {_describe(e)}")
+            return
+        self.note = f"index store was corrupt ({error}); rebuilt"
 
-    def _run(self, fn: Any, default: Any) -> Any:
+    def _check_file(self) -> None:
+        """Notice a database deleted or replaced under us, and reconnect."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        except OSError:
+            return  # cannot tell: carry on with the connection we have
+        if st is not None and (st.st_dev, st.st_ino) == self._identity:
+            return
+        log.warning("index store %s was deleted or replaced while in use; reopening it", self.path)
+        self._drop_connection()
+        self._open()
+        self._recreated = self._conn is not None
+
+    def take_recreated(self) -> bool:
+        """True once after the database was recreated under this store: the caller re-saves its rows."""
+        with self._lock:
+            recreated, self._recreated = self._recreated, False
+            return recreated
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T], default: T, *, write: bool = False) -> T:
+        """`fn` in one transaction on a database still stamped with our format; `default` on trouble."""
         with self._lock:
             if self._conn is None:
                 return default
-            try:
-                return fn(self._conn)
-            except sqlite3.DatabaseError as e:
-                if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
-                    log.info("index store busy: %s", e)
-                    return default
-                self._quarantine(e)
+            self._check_file()
+            conn = self._conn
+            if conn is None:
                 return default
+            taken_over = False
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                    if row is None or row[0] != _FORMAT:
+                        taken_over = True
+                        return default
+                    result = fn(conn)
+                    conn.execute("COMMIT")
+                    return result
+                finally:
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+            except sqlite3.Error as e:
+                self._failed(e)
+                return default
+            finally:
+                if taken_over:
+                    self._unavailable("another rtk-lsp version took it over")
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                finally:
-                    self._conn = None
+            self._drop_connection()
 
     # ---- files --------------------------------------------------------------------------------
 
@@ -157,27 +288,26 @@ class Store:
             out = {}
             for path, data in conn.execute("SELECT path, data FROM files"):
                 try:
-                    out[path] = FileRecord.from_row(marshal.loads(data))
+                    rec = FileRecord.from_row(marshal.loads(data))
                 except (ValueError, EOFError, TypeError) as e:
-                    log.info("dropping unreadable stored row for %s: %s", path, e)
+                    log.info("dropping unreadable stored row for %r: %s", path, e)
+                    continue
+                out[rec.rel_path] = rec
             return out
 
-        result: dict[str, FileRecord] = self._run(go, {})
-        return result
+        return self._run(go, {})
 
     def save_files(self, upserts: Iterable[FileRecord], deletes: Iterable[str]) -> None:
-        rows = [(r.rel_path, r.hash, r.size, r.mtime_ns, marshal.dumps(r.to_row())) for r in upserts]
-        dels = [(p,) for p in deletes]
+        rows = [(_key(r.rel_path), r.hash, r.size, r.mtime_ns, marshal.dumps(r.to_row())) for r in upserts]
+        dels = [(_key(p),) for p in deletes]
         if not rows and not dels:
             return
 
         def go(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
-                conn.executemany("DELETE FROM files WHERE path = ?", dels)
+            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+            conn.executemany("DELETE FROM files WHERE path = ?", dels)
 
-        self._run(go, None)
+        self._run(go, None, write=True)
 
     # ---- derived data (the call graph's edges) -------------------------------------------------
 
@@ -197,10 +327,9 @@ class Store:
         data = marshal.dumps(wire)
 
         def go(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (key, fingerprint, data))
+            conn.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (key, fingerprint, data))
 
-        self._run(go, None)
+        self._run(go, None, write=True)
 
     # ---- history ------------------------------------------------------------------------------
 
@@ -220,27 +349,23 @@ class Store:
         data = marshal.dumps(wire)
 
         def go(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", (head, time.time(), data))
-                # keep a few recent HEADs: switching back to a branch is then free
-                conn.execute(
-                    "DELETE FROM history WHERE head NOT IN "
-                    "(SELECT head FROM history ORDER BY created DESC LIMIT 4)"
-                )
+            conn.execute("INSERT OR REPLACE INTO history VALUES (?, ?, ?)", (head, time.time(), data))
+            # keep a few recent HEADs: switching back to a branch is then free
+            conn.execute(
+                "DELETE FROM history WHERE head NOT IN (SELECT head FROM history ORDER BY created DESC LIMIT 4)"
+            )
 
-        self._run(go, None)
+        self._run(go, None, write=True)
 
     # ---- events -------------------------------------------------------------------------------
 
     def record_event(self, kind: str, detail: str = "", ms: float = 0.0) -> None:
         def go(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (time.time(), kind, detail, ms))
-                conn.execute("DELETE FROM events WHERE ts < ?", (time.time() - EVENTS_MAX_AGE_S,))
-                conn.execute(
-                    "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?",
-                    (EVENTS_MAX_ROWS,),
-                )
+            conn.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (time.time(), kind, detail, ms))
+            conn.execute("DELETE FROM events WHERE ts < ?", (time.time() - EVENTS_MAX_AGE_S,))
+            conn.execute(
+                "DELETE FROM events WHERE rowid <= (SELECT max(rowid) FROM events) - ?",
+                (EVENTS_MAX_ROWS,),
+            )
 
-        self._run(go, None)
+        self._run(go, None, write=True)

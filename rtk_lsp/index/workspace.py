@@ -192,8 +192,6 @@ class Workspace:
                     run.stored_history = History.from_wire(wire)
                 except (ValueError, TypeError, IndexError):
                     run.stored_history = None
-            if self._store.note:
-                run.notes.append(self._store.note)
         run.lap("load")
 
     def _scan(self, run: _Run, paths: Iterable[str] | None) -> None:
@@ -298,8 +296,13 @@ class Workspace:
         run.progress("store", 0, 1)
         if self._store is not None:
             self._store.save_files(run.to_store, run.removed)
+            # Deleted under us and recreated empty: refill it, or the next start is cold.
+            recreated = self._store.take_recreated()
+            if recreated:
+                self._store.save_files([r for p, r in run.new.items() if p not in run.overlays], ())
+                self._graph_fingerprint = ""
             previous = run.previous_history
-            if history.head and (previous is None or previous.head != history.head):
+            if history.head and (recreated or previous is None or previous.head != history.head):
                 self._store.save_history(history.head, history.to_wire())
             kind = "hit" if not run.changed and run.prev is not None else "refresh" if run.prev else "load"
             self._store.record_event(
@@ -307,6 +310,8 @@ class Workspace:
                 f"changed={len(run.changed)} hits={run.hits} misses={run.misses}",
                 sum(run.timings.values()),
             )
+            if self._store.note:  # what is wrong with the store, for as long as it is
+                run.notes.append(self._store.note)
         run.lap("store")
 
     def _publish(self, run: _Run, lexical: LexicalIndex, graph: Graph, history: History) -> Snapshot:
