@@ -25,6 +25,38 @@ MIN_USEFUL_TOKENS = 24  # a remaining budget below this cannot hold another file
 
 ReadSource = Callable[[str], "str | None"]
 
+_ESCAPES = {"\a": "a", "\b": "b", "\t": "t", "\n": "n", "\v": "v", "\f": "f", "\r": "r"}
+
+
+def _escape(text: str, quoting: bool) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append("\\" + _ESCAPES[ch])
+        elif quoting and ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:  # other control characters, and bytes of a file name that are not UTF-8
+            try:
+                out.extend(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogateescape"))
+            except UnicodeEncodeError:
+                out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def shown_path(path: str) -> str:
+    """A path as plans show it: as is when printable, else quoted as git quotes it
+    (`"new\\nline.py"`, `"bad\\377name.py"`), so that it stays one valid UTF-8 line."""
+    if path.isprintable() and not path.startswith('"'):
+        return path
+    return '"' + _escape(path, quoting=True) + '"'
+
+
+def printable(text: str) -> str:
+    """`text` on one line of valid UTF-8 (a reason may name a path with a newline in it)."""
+    return text if text.isprintable() else _escape(text, quoting=False)
+
 
 @dataclass(frozen=True)
 class Picked:
@@ -102,12 +134,12 @@ def render_block(
     source: str | None,
     max_lines: int = MAX_CONTENT_LINES,
 ) -> str:
-    head = f"## {rec.rel_path} (score {ranked.score:.3f}, {rec.lines} lines)\n"
+    head = f"## {shown_path(rec.rel_path)} (score {ranked.score:.3f}, {rec.lines} lines)\n"
     if detail == "paths":
         return head
     out = [head]
     if ranked.reasons:
-        out.append("why: " + "; ".join(ranked.reasons) + "\n")
+        out.append("why: " + "; ".join(printable(r) for r in ranked.reasons) + "\n")
     for p in symbols:
         out.append(_symbol_line(p.symbol) + "\n")
         if detail == "content" and source is not None:
@@ -153,10 +185,10 @@ def assemble(
         rec = files[r.path]
         left = budget - used
         if r.score < floor:
-            dropped.append(DroppedFile(r.path, r.score, "below relevance cutoff"))
+            dropped.append(DroppedFile(shown_path(r.path), r.score, "below relevance cutoff"))
             continue
         if left < MIN_USEFUL_TOKENS:
-            dropped.append(DroppedFile(r.path, r.score, "budget exhausted"))
+            dropped.append(DroppedFile(shown_path(r.path), r.score, "budget exhausted"))
             continue
         symbols: list[Picked] = []
         bare = estimate_tokens(render_block(rec, r, [], "symbols", None)) if detail != "paths" else 0
@@ -167,18 +199,20 @@ def assemble(
             source = read_source(r.path) if detail == "content" and read_source is not None else None
             block, cost = _fit(rec, r, symbols, detail, source, left)
         if block is None:
-            dropped.append(DroppedFile(r.path, r.score, f"over budget (needs {cost}, {left} left)"))
+            dropped.append(
+                DroppedFile(shown_path(r.path), r.score, f"over budget (needs {cost}, {left} left)")
+            )
             continue
         used += cost
         blocks.append(block)
         selected.append(
             SelectedFile(
-                rel_path=r.path,
+                rel_path=shown_path(r.path),
                 score=r.score,
                 estimated_tokens=cost,
                 features=r.features,
                 sources=tuple(r.sources),
-                reasons=tuple(r.reasons),
+                reasons=tuple(printable(reason) for reason in r.reasons),
                 symbols=tuple(
                     PlanSymbol(
                         name=p.symbol.qualified,

@@ -11,7 +11,7 @@ import time
 
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.plan import weights as W
-from rtk_lsp.plan.budget import ReadSource, assemble
+from rtk_lsp.plan.budget import ReadSource, assemble, shown_path
 from rtk_lsp.plan.confidence import assess
 from rtk_lsp.plan.intent import parse_intent
 from rtk_lsp.plan.rank import build_query, rank
@@ -68,7 +68,7 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
     t3 = time.perf_counter()
     return Plan(
         task=request.task,
-        root=snapshot.root,
+        root=shown_path(snapshot.root),
         pipeline_version=PIPELINE_VERSION,
         detail=request.detail,
         intent=intent,
@@ -77,7 +77,7 @@ def plan(snapshot: Snapshot, request: PlanRequest, read_source: ReadSource | Non
         verdict=sure.verdict,
         selected=tuple(asm.selected),
         dropped=tuple(asm.dropped[: W.RANKED_LIMIT]),
-        ranked=tuple(RankedFile(r.path, r.score) for r in ranked[: W.RANKED_LIMIT]),
+        ranked=tuple(RankedFile(shown_path(r.path), r.score) for r in ranked[: W.RANKED_LIMIT]),
         budget_report=BudgetReport(
             token_budget=request.budget,
             estimated_used=asm.used,

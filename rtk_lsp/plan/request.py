@@ -6,6 +6,7 @@ default a door uses when no budget is given at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -30,6 +31,7 @@ DETAILS: tuple[Detail, ...] = get_args(Detail)
 # see plan/task.py), and the size of the HTTP body limit, so that a task fits every door alike.
 MAX_TASK_CHARS = 4 * 1024 * 1024
 MAX_SESSION_CHARS = 200
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RequestError(ValueError):
@@ -53,7 +55,8 @@ def parse_task(value: Any, field: str = "task") -> str:
         raise RequestError(field, "is required")
     if not isinstance(value, str):
         raise RequestError(field, f"must be a string, got {type(value).__name__}")
-    task = value.strip()
+    # A lone surrogate (valid JSON, an undecodable byte of argv) cannot be encoded for the answer.
+    task = _LONE_SURROGATE.sub("\ufffd", value).strip()
     if not task:
         raise RequestError(field, "must not be empty")
     if len(task) > MAX_TASK_CHARS:

@@ -131,7 +131,8 @@ def _bad_field(exc: RequestError) -> HttpError:
 
 
 def _json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    body = (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    # backslashreplace: a lone surrogate echoed from a request becomes the JSON escape "\udcff"
+    body = (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
     return _bytes_response(body, status, headers)
 
 
@@ -251,7 +252,9 @@ class Door:
             raise HttpError(403, "origin_not_allowed", "requests from web pages are not accepted")
         if self._token is not None:
             given = _bearer(request.headers.get("Authorization"))
-            if given is None or not hmac.compare_digest(given.encode(), self._token):
+            if given is None or not hmac.compare_digest(
+                given.encode("utf-8", "surrogateescape"), self._token
+            ):
                 raise HttpError(
                     401,
                     "unauthorized",
@@ -402,7 +405,12 @@ class Door:
                 400, "invalid_request", "project_root: must be an absolute path", field="project_root"
             )
         # Symlinks resolved first, so that a link inside a served root cannot lead out of it.
-        real = os.path.realpath(value)
+        try:
+            real = os.path.realpath(value)
+        except ValueError:  # a lone surrogate that no file name can hold
+            raise HttpError(
+                400, "invalid_request", "project_root: is not a valid path", field="project_root"
+            ) from None
         folder = innermost(real, self.engine.folders(), _root)
         if folder is None:
             folder = self._open_allowed(real, value)
