@@ -9,6 +9,7 @@ Each command declares its flags in `build_parser` (every flag says its default) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import logging
@@ -496,3 +497,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        _stop_resource_tracker()
+
+
+def _stop_resource_tracker() -> None:
+    """multiprocessing's resource tracker (started with the parser workers) outlives this
+    process by a moment, until it notices we are gone: end it first, leaving nothing behind."""
+    tracker_module = sys.modules.get("multiprocessing.resource_tracker")
+    tracker = getattr(tracker_module, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None and getattr(tracker, "_pid", None) is not None:
+        with contextlib.suppress(Exception):
+            stop()

@@ -6,7 +6,13 @@ plain tuples so that nothing heavier than builtins crosses the process boundary.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +24,8 @@ from rtk_lsp.text import term_counts, word_terms
 from rtk_lsp.tokens import estimate_bytes, estimate_tokens
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
 
 def _facts(rel_path: str, language: str, text: str) -> FileFacts:
@@ -101,10 +109,30 @@ def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list
     return out
 
 
-def quiet_stdout() -> None:
-    """Worker-process initializer: stdout may be a language server's protocol channel."""
-    import os
-    import sys
-
+def worker_init(parent: int) -> None:
+    """Worker-process initializer: keep stdout (a language server's protocol channel) clean,
+    and never outlive the process that started the worker, even when it is killed -9."""
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    die_with(parent)
+
+
+def die_with(parent: int) -> None:
+    """End this process when `parent` ends: the kernel's parent-death signal where there is one,
+    else a thread that watches for the parent to be gone."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), name="rtk-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from rtk_lsp.index import fsread, scan
-from rtk_lsp.index.analyze import analyze, analyze_batch, quiet_stdout
+from rtk_lsp.index.analyze import analyze, analyze_batch, worker_init
 from rtk_lsp.index.commits import History
 from rtk_lsp.index.gitdir import read_head
 from rtk_lsp.index.graph import Graph
@@ -398,7 +398,9 @@ class Workspace:
         ctx = multiprocessing.get_context("spawn")
         out: list[FileRecord] = []
         try:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=quiet_stdout)
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
+            )
         except (OSError, RuntimeError) as e:  # no worker processes here: do it in this one
             log.warning("worker processes unavailable (%s); indexing in-process", e)
         else:
