@@ -16,7 +16,7 @@ from collections.abc import Callable
 from rtk_lsp.index.fsread import read_file
 from rtk_lsp.paths import git_change, relative
 
-__all__ = ["ChangeTracker"]
+__all__ = ["ChangeTracker", "same_as_disk"]
 
 
 class ChangeTracker:
@@ -69,19 +69,43 @@ class ChangeTracker:
         """Everything may have changed (a new exclude pattern or size cap): the next refresh scans."""
         self.scan_needed = True
 
-    def set_overlay(self, path: str, text: str | None) -> None:
-        """Unsaved editor text for a file below the root (None: the editor closed it)."""
+    def set_overlay(self, path: str, text: str | None) -> bool:
+        """Unsaved editor text for a file below the root (None: the editor closed it).
+
+        True when the file was just opened: its text is most likely what is on disk (which
+        the index has already), and the caller should compare the two off the event loop
+        (`same_as_disk`, then `forget_unchanged`); until then it is an overlay like any other.
+        """
         rel = relative(path, self.root)
+        opened = False
         if text is None:
             if rel not in self.overlays:
-                return
+                return False
             del self.overlays[rel]
         else:
             if self.overlays.get(rel) == text:
-                return
-            if rel not in self.overlays and _same_as_disk(path, text):
-                return  # a freshly opened, unmodified file: the index already has it
+                return False
+            opened = rel not in self.overlays
             self.overlays[rel] = text
+        self._overlay_changed(rel, text)
+        return opened
+
+    def forget_unchanged(self, path: str, text: str) -> None:
+        """The text `set_overlay` was given for `path` is what is on disk: no overlay after all
+        (unless the editor changed it since)."""
+        rel = relative(path, self.root)
+        if self.overlays.get(rel) is not text:
+            return
+        del self.overlays[rel]
+        if self.overlay_changes.get(rel) is text:
+            del self.overlay_changes[rel]  # never handed to the workspace: nothing to undo
+            timer = self._overlay_timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
+        else:
+            self._overlay_changed(rel, None)  # the workspace has it already: take it back
+
+    def _overlay_changed(self, rel: str, text: str | None) -> None:
         self.overlay_changes[rel] = text
         timer = self._overlay_timers.pop(rel, None)
         if timer is not None:
@@ -143,7 +167,8 @@ class ChangeTracker:
             self._on_due()
 
 
-def _same_as_disk(path: str, text: str) -> bool:
+def same_as_disk(path: str, text: str) -> bool:
+    """Whether the file at `path` holds exactly `text` (it may block: call it in a worker)."""
     data = text.encode("utf-8", errors="surrogateescape")
     try:
         disk, _ = read_file(path, len(data) + 1)  # a regular file, never more than the text

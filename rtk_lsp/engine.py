@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from rtk_lsp import __version__
-from rtk_lsp.changes import ChangeTracker
+from rtk_lsp.changes import ChangeTracker, same_as_disk
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.paths import path_of, resolve_dirs, roots_holding
 from rtk_lsp.plan.pipeline import ReadSource
@@ -64,6 +65,7 @@ T = TypeVar("T")
 COALESCE_DELAY = 0.2  # seconds: a burst of file events inside this window becomes one refresh
 OVERLAY_DELAY = 0.3  # seconds of typing quiet before unsaved text is re-indexed
 CLOSE_GRACE = 3.0  # seconds close() waits for a refresh already running in a worker
+HEAD_CHECK_TIMEOUT = 2.0  # seconds a plan waits for the HEAD check before going on without it
 RESULT_CACHE = 16  # plans remembered per folder for the current snapshot generation
 PROGRESS_INTERVAL = 0.05  # seconds between progress hops to the loop within one phase
 
@@ -195,6 +197,7 @@ class FolderState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one refresh at a time, in order
     index_task: asyncio.Task[None] | None = None
     running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
+    head_check: concurrent.futures.Future[bool] | None = None  # reading .git/HEAD in a worker
     plans: PlanCache = field(default_factory=PlanCache)
     refreshes: int = 0
     removed: bool = False
@@ -543,7 +546,13 @@ class Engine:
             return
         real = resolve_dirs(path)
         for folder in self._containing(real):
-            folder.changes.set_overlay(real, text)
+            if folder.changes.set_overlay(real, text) and text is not None:
+                self._run_task(self._forget_if_on_disk(folder, real, text), f"compare {real}")
+
+    async def _forget_if_on_disk(self, folder: FolderState, path: str, text: str) -> None:
+        # In a worker: the file may sit on a hung mount, and the loop must never wait on one.
+        if await asyncio.wrap_future(self._submit(same_as_disk, path, text), loop=self._get_loop()):
+            folder.changes.forget_unchanged(path, text)
 
     def _refresh_due(self, root: str) -> None:
         folder = self._folders.get(root)
@@ -562,18 +571,32 @@ class Engine:
             return
         paths, scan, head = folder.changes.take()
         if not (paths or scan or head or folder.changes.overlay_changes):
-            try:
-                moved = workspace.snapshot is not None and workspace.head_changed()
-            except Exception as exc:  # the check is an optimisation: never let it fail a plan
-                logger.debug("head check failed for %s: %s", folder.root, exc)
-                moved = False
-            if not moved:
+            if not await self._head_moved(folder, workspace):
                 return
             # No watcher told us: a checkout may have changed files too, and a scan is stat-cheap.
             scan = True
         # An empty list still makes the workspace look at git: that is all a moved HEAD needs
         # when the watcher reported it (it reports the files a checkout changed as well).
         await self._run_refresh(folder, None if scan else sorted(paths), False)
+
+    async def _head_moved(self, folder: FolderState, workspace: WorkspaceLike) -> bool:
+        """Whether HEAD moved since the snapshot. Read in a worker (`.git` may sit on a hung
+        mount); one check per folder at a time, and a plan waits for it only briefly."""
+        if workspace.snapshot is None:
+            return False
+        check = folder.head_check
+        if check is None or check.done():
+            try:
+                check = folder.head_check = self._submit(workspace.head_changed)
+            except EngineClosed:
+                return False
+        try:
+            return bool(await asyncio.wait_for(asyncio.shield(_watched(check)), HEAD_CHECK_TIMEOUT))
+        except TimeoutError:
+            logger.debug("HEAD check of %s still running: planning without it", folder.root)
+        except Exception as exc:  # the check is an optimisation: never let it fail a plan
+            logger.debug("head check failed for %s: %s", folder.root, exc)
+        return False
 
     async def _initial_index(self, folder: FolderState) -> None:
         try:
@@ -736,8 +759,12 @@ class Engine:
         return not self.busy()
 
     def busy(self) -> bool:
-        """True while a worker still runs a refresh (it would keep the process from exiting)."""
-        return any(f.running is not None and not f.running.done() for f in self._folders.values())
+        """True while a worker still runs a refresh or reads HEAD (it would keep the process from exiting)."""
+        return any(
+            job is not None and not job.done()
+            for f in self._folders.values()
+            for job in (f.running, f.head_check)
+        )
 
     async def _close_folder(self, folder: FolderState) -> None:
         if folder.index_task is not None and not folder.index_task.done():
@@ -796,6 +823,18 @@ async def _bounded(job: concurrent.futures.Future[T] | None, timeout: float = RE
     except Exception:
         logger.exception("recording failed")
         return None
+
+
+def exit_if_stuck(engine: Engine, code: int) -> None:
+    """Exit now if a worker is still inside a refresh that cannot be interrupted (a hung git,
+    a dead mount): the interpreter would join that thread at exit and never get there."""
+    if not engine.busy():
+        return
+    logger.warning("exiting with a refresh still running")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:

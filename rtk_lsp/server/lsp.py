@@ -45,6 +45,7 @@ from rtk_lsp.engine import (
     FolderState,
     IndexNotReady,
     UnknownWorkspace,
+    exit_if_stuck,
 )
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
 from rtk_lsp.plan.result import to_json
@@ -654,12 +655,9 @@ def run_lsp(tcp: str | None = None) -> int:
         logging.getLogger("rtk_lsp").removeHandler(server.log_handler)
     code = 0 if server.protocol._shutdown else 1
     engine = server.engine
-    if engine is not None and not engine.close_sync():
-        # A worker is still inside a refresh that cannot be interrupted, and the executor's
-        # threads are joined at interpreter exit: do not linger after the editor is gone.
-        logger.warning("exiting with a refresh still running")
-        sys.stderr.flush()
-        os._exit(code)
+    if engine is not None:
+        engine.close_sync()
+        exit_if_stuck(engine, code)  # do not linger after the editor is gone
     return code
 
 

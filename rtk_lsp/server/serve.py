@@ -16,7 +16,7 @@ import signal
 import sys
 from dataclasses import dataclass, field
 
-from rtk_lsp.engine import Engine, FolderState
+from rtk_lsp.engine import Engine, FolderState, exit_if_stuck
 from rtk_lsp.server.discovery import Announcement, new_token
 from rtk_lsp.server.http import MAX_PENDING, HttpOptions, HttpServer
 from rtk_lsp.server.watch import Watcher
@@ -109,6 +109,7 @@ async def serve(config: ServeConfig) -> int:
         await engine.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    exit_if_stuck(engine, 0)  # a stuck refresh must not outlive SIGTERM
     return 0
 
 
