@@ -64,7 +64,9 @@ def relative_inside(path: str, root: str) -> str | None:
 
 
 def path_of(path_or_uri: str) -> str | None:
-    """A file system path for a path or a `file:` URI; None for other URI schemes."""
+    """A file system path for a path or a `file:` URI; None for other URI schemes, and for
+    what no file system path can hold (a NUL, from `%00`)."""
+    path = path_or_uri
     if "://" in path_or_uri or path_or_uri.startswith("file:"):
         parsed = urlparse(path_or_uri)
         if parsed.scheme != "file":
@@ -72,10 +74,9 @@ def path_of(path_or_uri: str) -> str | None:
         path = unquote(parsed.path)
         if parsed.netloc and parsed.netloc != "localhost":
             path = f"//{parsed.netloc}{path}"
-        return path
-    if ":" in path_or_uri.split("/", 1)[0] and not os.path.isabs(path_or_uri):
+    elif ":" in path_or_uri.split("/", 1)[0] and not os.path.isabs(path_or_uri):
         return None  # untitled:, vscode-notebook-cell: and friends
-    return path_or_uri
+    return None if "\0" in path else path
 
 
 def git_change(parts: Sequence[str]) -> Literal["outside", "head", "noise"]:

@@ -22,7 +22,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import attrs
 from cattrs import Converter
@@ -31,6 +31,7 @@ from pygls.exceptions import (
     FeatureRequestError,
     JsonRpcException,
     JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
     JsonRpcServerNotInitialized,
 )
 from pygls.lsp.server import LanguageServer
@@ -47,6 +48,7 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
     exit_if_stuck,
 )
+from rtk_lsp.paths import path_of
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
 from rtk_lsp.plan.result import to_json
 from rtk_lsp.server.http import start_http
@@ -108,11 +110,37 @@ def rtk_converter() -> Converter:
 
 
 class RtkProtocol(LanguageServerProtocol):
+    _seen: frozenset[str] = frozenset()  # of initialize and initialized, once each
+
     # The base method is lru_cached, which mypy sees as a different kind of attribute.
     def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
         if method.startswith("rtk/") and method not in _OUTGOING:
             return RawRequest
         return super().get_message_type(method)
+
+    def handle_message(self, message: Any) -> None:
+        # pygls drops requests after `shutdown` without an answer, and runs a second
+        # `initialize` or `initialized` (a second engine, a second HTTP listener): requests
+        # get InvalidRequest instead, a repeated `initialized` is ignored.
+        method, msg_id = getattr(message, "method", None), getattr(message, "id", None)
+        if method in (types.INITIALIZE, types.INITIALIZED):
+            repeated = method in self._seen
+            self._seen |= {method}
+            if repeated and msg_id is None:
+                logger.warning("ignoring a repeated %s notification", method)
+                return
+        else:
+            repeated = False
+        if method is not None and msg_id is not None and method != types.EXIT:
+            refusal = None
+            if self._shutdown:
+                refusal = f"{method}: the server is shut down; only exit is accepted"
+            elif repeated:
+                refusal = f"{method}: the server is already initialized"
+            if refusal is not None:
+                self._send_response(msg_id, None, JsonRpcInvalidRequest(refusal).to_response_error())
+                return
+        super().handle_message(message)
 
 
 class _Expected:
@@ -144,6 +172,11 @@ def _params_object(params: Any, method: str) -> dict[str, Any]:
     raise InvalidParams(
         f"{method}: params must be an object, got {type(params).__name__}", data={"field": "params"}
     )
+
+
+def _holds_nul(uri: str) -> bool:
+    """A NUL (also as `%00`) names no file: such a URI is a bad parameter, not a server error."""
+    return "\0" in uri or "\0" in unquote(uri)
 
 
 def _settings_payload(options: Any) -> Any:
@@ -452,7 +485,7 @@ class RtkServer(LanguageServer):
 
     def _add_folder(self, uri: str, *, start: bool) -> FolderState | None:
         path = to_fs_path(uri)
-        if not path or not uri.startswith("file:"):
+        if not path or not uri.startswith("file:") or path_of(uri) is None:
             logger.warning("ignoring workspace folder %s: not a local folder", uri)
             return None
         folder = self._engine().add_folder(path, uri, start=False)
@@ -581,7 +614,7 @@ class RtkServer(LanguageServer):
         engine = self._engine()
         workspace = raw.get("workspace")
         if workspace is not None:
-            if not isinstance(workspace, str) or not workspace:
+            if not isinstance(workspace, str) or not workspace or _holds_nul(workspace):
                 raise InvalidParams("workspace: must be a folder URI string", data={"field": "workspace"})
             try:
                 return engine.resolve(workspace)
@@ -589,7 +622,7 @@ class RtkServer(LanguageServer):
                 raise _rpc_error(exc) from exc
         uri = raw.get("uri")
         if uri is not None:
-            if not isinstance(uri, str):
+            if not isinstance(uri, str) or _holds_nul(uri):
                 raise InvalidParams("uri: must be a document URI string", data={"field": "uri"})
             folder = engine.folder_for(uri)
             if folder is not None:
