@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rtk_lsp import __version__, demo, gain, hook, install_mcp
+from rtk_lsp.logs import condense_root
 from rtk_lsp.paths import innermost
 from rtk_lsp.plan.request import (
     DETAILS,
@@ -487,6 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="rtk-lsp: %(levelname)s %(name)s: %(message)s",
     )
+    condense_root()
     try:
         result: int = args.func(args)
         return result

@@ -48,6 +48,7 @@ from rtk_lsp.engine import (
     UnknownWorkspace,
     exit_if_stuck,
 )
+from rtk_lsp.logs import condense, condense_root
 from rtk_lsp.paths import path_of
 from rtk_lsp.plan.request import RequestError, plan_request_from_json
 from rtk_lsp.plan.result import to_json
@@ -208,6 +209,7 @@ class ClientLogHandler(logging.Handler):
     def __init__(self, server: LanguageServer) -> None:
         super().__init__(logging.INFO)
         self.setFormatter(logging.Formatter("%(message)s"))
+        condense(self)
         self._server = server
         self._buffer: collections.deque[tuple[types.MessageType, str]] = collections.deque(maxlen=200)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -265,6 +267,7 @@ def configure_logging(level: int | str | None = None) -> None:
         handler.setFormatter(logging.Formatter("rtk-lsp: %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
+    condense_root()
     verbose = root.level == logging.DEBUG
     level = level or os.environ.get("RTK_LSP_LOG_LEVEL") or ("DEBUG" if verbose else "INFO")
     # Our INFO records must pass the logger itself to reach window/logMessage, whatever the root says.
