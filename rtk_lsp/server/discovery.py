@@ -262,15 +262,17 @@ class Announcement:
         tmp = os.path.join(self.directory, f".{PREFIX}{self.pid}-{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            os.fchmod(fd, 0o600)  # whatever the umask said
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        try:
+            try:
+                os.fchmod(fd, 0o600)  # whatever the umask said
+                view = memoryview(data)
+                while view:  # a short write is not an error; a full disk is
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             os.replace(tmp, self.path)
-        except OSError:
+        except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(tmp)  # never a half-written (or empty) file left behind
             raise
         self.published = True
         return self.path
