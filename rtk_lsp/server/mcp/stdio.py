@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import mcp_types as types
 from mcp.server.mcpserver.exceptions import ToolError
 
-from rtk_lsp.engine import Engine, FolderState
+from rtk_lsp.engine import Engine, FolderState, exit_if_stuck
 from rtk_lsp.paths import path_of
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.server.discovery import project_top, too_broad
@@ -170,16 +169,9 @@ async def serve_stdio(engine: Engine, config: StdioConfig) -> int:
     finally:
         await watcher.close()
         await engine.close()
+    exit_if_stuck(engine, 0)  # do not linger after the client is gone
     return 0
 
 
 def run(config: StdioConfig) -> int:
-    engine = Engine(config.settings)
-    code = asyncio.run(serve_stdio(engine, config))
-    if engine.busy():
-        # A worker is inside a refresh that cannot be interrupted, and pool threads are joined
-        # at interpreter exit: do not linger after the client is gone.
-        logger.warning("exiting with a refresh still running")
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return asyncio.run(serve_stdio(Engine(config.settings), config))
