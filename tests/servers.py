@@ -6,6 +6,7 @@ Every subprocess gets its own cache and runtime dirs (`make_env`), so nothing to
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import http.client
 import json
@@ -15,25 +16,29 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from lsprotocol import types
+from pygls.protocol import default_converter
+from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import register_lsp_features
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "fix the discount rounding in InvoiceCalculator.apply_discount"
 START_TIMEOUT = 60
 MODES = ["serve", "lsp"]
+LSP_SERVER = [sys.executable, "-m", "rtk_lsp.server.lsp"]
 
 # `serve(root, *flags, env=...)` and `http_door(mode, root, env=...)` (see conftest.py)
 ServeFactory = Callable[..., contextlib.AbstractAsyncContextManager["Target"]]
 
 
-def make_env(tmp_path: Path) -> dict[str, str]:
+def make_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700, exist_ok=True)
     return {
@@ -41,6 +46,7 @@ def make_env(tmp_path: Path) -> dict[str, str]:
         "RTK_LSP_CACHE_DIR": str(tmp_path / "cache"),
         "XDG_RUNTIME_DIR": str(runtime),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        **extra,
     }
 
 
@@ -139,10 +145,17 @@ def discovery_files(env: Mapping[str, str]) -> list[Path]:
 
 @contextlib.asynccontextmanager
 async def run_serve(
-    tmp_path: Path, root: Path, *args: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    root: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> AsyncIterator[Target]:
+    """`rtk-lsp serve --root ROOT ARGS` (`preexec` runs in the child before exec: limits);
+    its stderr goes to the file `Target.extra["stderr"]`."""
     env = env or make_env(tmp_path)
-    stderr = open(tmp_path / f"serve-{time.monotonic_ns()}.err", "wb")  # noqa: SIM115 (closed below)
+    err = tmp_path / f"serve-{time.monotonic_ns()}.err"
+    stderr = open(err, "wb")  # noqa: SIM115 (closed below)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -154,6 +167,7 @@ async def run_serve(
         stdout=asyncio.subprocess.PIPE,
         stderr=stderr,
         env=env,
+        preexec_fn=preexec,
     )
     try:
         assert proc.stdout is not None
@@ -162,7 +176,17 @@ async def run_serve(
         assert match, f"first line was {line!r}"
         [path] = discovery_files(env)
         info = json.loads(path.read_text())
-        yield Target("serve", match.group(1), info["token"], root.resolve(), env, proc.pid, path, proc=proc)
+        yield Target(
+            "serve",
+            match.group(1),
+            info["token"],
+            root.resolve(),
+            env,
+            proc.pid,
+            path,
+            proc=proc,
+            extra={"stderr": err},
+        )
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
@@ -218,10 +242,26 @@ def run_door(mode: str, tmp_path: Path, root: Path, env: dict[str, str] | None =
     return run_serve(tmp_path, root, env=env) if mode == "serve" else run_lsp(tmp_path, root, env)
 
 
-def cli(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "rtk_lsp", *args], env=dict(env), capture_output=True, timeout=120, check=False
-    )
+def cli(
+    env: Mapping[str, str],
+    *args: str,
+    timeout: float = 120,
+    preexec: Callable[[], None] | None = None,
+    cwd: str | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """`rtk-lsp ARGS`; a run past `timeout` fails the test (`preexec` runs in the child: limits)."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "rtk_lsp", *args],
+            env=dict(env),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            preexec_fn=preexec,
+            cwd=cwd,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"rtk-lsp {' '.join(args)} did not finish within {timeout:g} s") from exc
 
 
 def without_timings(text: bytes) -> bytes:
@@ -237,3 +277,81 @@ async def stop(client: LanguageClient) -> None:
         if server.returncode is None:
             server.terminate()
     await client.stop()
+
+
+# ---- a language server on stdio ---------------------------------------------------------------
+
+
+def _raw_converter() -> Any:
+    # Custom results as plain dicts instead of pygls's namedtuples (whose keys it renames).
+    converter = default_converter()
+    converter.register_structure_hook(JsonRPCResponseMessage, lambda obj, cls: cls(**obj))
+    return converter
+
+
+class Client(LanguageClient):
+    registrations: list[types.Registration]
+    http_ready: list[dict[str, Any]]
+
+
+def make_client() -> Client:
+    client = Client(converter_factory=_raw_converter)
+    register_lsp_features(client)
+    client.registrations = []
+    client.http_ready = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(params: types.RegistrationParams) -> None:
+        client.registrations.extend(params.registrations)
+
+    @client.feature("rtk/httpReady")
+    def _http_ready(params: Any) -> None:
+        # custom notifications reach pygls clients as namedtuples
+        client.http_ready.append(params._asdict() if hasattr(params, "_asdict") else params)
+
+    return client
+
+
+async def start_client(env: Mapping[str, str], preexec: Callable[[], None] | None = None) -> Client:
+    """A language server process and a client on its stdio (`preexec` runs in the child: limits)."""
+    client = make_client()
+    await client.start_io(*LSP_SERVER, env=dict(env), preexec_fn=preexec)
+    return client
+
+
+async def initialize(
+    client: LanguageClient,
+    *folders: Path,
+    extra: Sequence[types.WorkspaceFolder] = (),
+    timeout: float = START_TIMEOUT,
+) -> None:
+    """`initialize` and `initialized` with these workspace folders, from a client with no capabilities."""
+    workspace = [types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in folders] + list(extra)
+    params = types.InitializeParams(capabilities=types.ClientCapabilities(), workspace_folders=workspace)
+    await asyncio.wait_for(client.initialize_session(params), timeout)
+
+
+async def request(client: LanguageClient, method: str, params: Any, timeout: float = START_TIMEOUT) -> Any:
+    return await asyncio.wait_for(client.protocol.send_request_async(method, params), timeout)
+
+
+async def raw_request(client: LanguageClient, message: dict[str, Any], timeout: float = START_TIMEOUT) -> Any:
+    """Send a message exactly as given (e.g. without a `params` key), as Neovim can."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    client.protocol._request_futures[message["id"]] = future
+    client.protocol._send_data({"jsonrpc": "2.0", **message})
+    return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+
+
+async def wait_indexed(
+    client: LanguageClient, count: int = 1, timeout: float = START_TIMEOUT
+) -> dict[str, Any]:
+    async def ready() -> dict[str, Any]:
+        while True:
+            status = await request(client, "rtk/status", {})
+            states = [f["state"] for f in status["folders"]]
+            if len(states) >= count and all(s != "indexing" for s in states):
+                return status
+            await asyncio.sleep(0.05)
+
+    return await asyncio.wait_for(ready(), timeout)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,45 +15,11 @@ from gitrepo import GitRepo, make_billing_repo
 from jsonschema import Draft202012Validator
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcRequestCancelled
-from pygls.protocol import default_converter
-from pygls.protocol.json_rpc import JsonRPCResponseMessage
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from pytest_lsp.client import register_lsp_features
-from servers import stop
+from pytest_lsp import LanguageClient, client_capabilities
+from servers import Client, raw_request, request, start_client, stop, wait_indexed
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER = [sys.executable, "-m", "rtk_lsp.server.lsp"]
 TIMEOUT = 60
-
-
-def _raw_converter() -> Any:
-    # Custom results as plain dicts instead of pygls's namedtuples (whose keys it renames).
-    converter = default_converter()
-    converter.register_structure_hook(JsonRPCResponseMessage, lambda obj, cls: cls(**obj))
-    return converter
-
-
-class Client(LanguageClient):
-    registrations: list[types.Registration]
-    http_ready: list[dict[str, Any]]
-
-
-def make_client() -> Client:
-    client = Client(converter_factory=_raw_converter)
-    register_lsp_features(client)
-    client.registrations = []
-    client.http_ready = []
-
-    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
-    def _register(params: types.RegistrationParams) -> None:
-        client.registrations.extend(params.registrations)
-
-    @client.feature("rtk/httpReady")
-    def _http_ready(params: Any) -> None:
-        # custom notifications reach pygls clients as namedtuples
-        client.http_ready.append(params._asdict() if hasattr(params, "_asdict") else params)
-
-    return client
 
 
 @contextlib.asynccontextmanager
@@ -91,25 +55,6 @@ def server_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-async def start_client(env: dict[str, str]) -> Client:
-    config = ClientServerConfig(server_command=SERVER, server_env=env, client_factory=make_client)
-    client = await config.start()
-    assert isinstance(client, Client)
-    return client
-
-
-async def request(client: LanguageClient, method: str, params: Any, timeout: float = TIMEOUT) -> Any:
-    return await asyncio.wait_for(client.protocol.send_request_async(method, params), timeout)
-
-
-async def raw_request(client: LanguageClient, message: dict[str, Any], timeout: float = TIMEOUT) -> Any:
-    """Send a message exactly as given (e.g. without a `params` key), as Neovim can."""
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-    client.protocol._request_futures[message["id"]] = future
-    client.protocol._send_data({"jsonrpc": "2.0", **message})
-    return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-
-
 async def wait_for(predicate: Any, timeout: float = TIMEOUT, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -124,18 +69,6 @@ def ended(client: LanguageClient) -> list[types.ProgressToken]:
         for token, values in client.progress_reports.items()
         if any(isinstance(v, types.WorkDoneProgressEnd) for v in values)
     ]
-
-
-async def wait_indexed(client: LanguageClient, count: int = 1) -> dict[str, Any]:
-    async def ready() -> dict[str, Any]:
-        while True:
-            status = await request(client, "rtk/status", {})
-            states = [f["state"] for f in status["folders"]]
-            if len(states) >= count and all(s != "indexing" for s in states):
-                return status
-            await asyncio.sleep(0.05)
-
-    return await asyncio.wait_for(ready(), TIMEOUT)
 
 
 def top(plan: dict[str, Any]) -> str:
