@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
+from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
 from rtk_lsp.paths import db_path_for
 
 __all__ = [
@@ -62,7 +63,6 @@ FIRST_LINE_CHARS = 120
 BUSY_TIMEOUT_MS = 2000  # a writer holding the database longer costs one skipped write, not a stall
 
 # SQLite's primary result codes (the low byte of `sqlite_errorcode`).
-_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS episodes (
@@ -161,10 +161,8 @@ class EpisodeLog:
         if not os.path.exists(self.path):
             if not self._create:
                 return None
-            directory = os.path.dirname(self.path)
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            # The log names private files and tasks: only the user reads it.
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+            private_dir(os.path.dirname(self.path))
+            private_file(self.path)
         uri = f"file:{quote(self.path)}?mode=rw"
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
         conn.isolation_level = None  # transactions are ours
@@ -224,8 +222,8 @@ class EpisodeLog:
                         with contextlib.suppress(sqlite3.Error):
                             conn.execute("ROLLBACK")
             except sqlite3.Error as exc:
-                code = getattr(exc, "sqlite_errorcode", None)
-                if code is not None and code & 0xFF in _BUSY_CODES:
+                kind = error_kind(exc)
+                if kind == "busy":
                     log.info(
                         "episode log %s busy; one %s skipped: %s",
                         self.path,
@@ -233,10 +231,18 @@ class EpisodeLog:
                         exc,
                     )
                     return default
-                self._stop(f"{getattr(exc, 'sqlite_errorname', type(exc).__name__)}: {exc}")
+                if kind == "corrupt":
+                    # The index store owns the file and moves a corrupt one aside; the next
+                    # transaction follows it to the new file (see _connection).
+                    self._drop()
+                    log.info(
+                        "episode log %s corrupt; one %s skipped", self.path, "write" if write else "read"
+                    )
+                    return default
+                self._stop(describe(exc))  # a full disk, a read-only cache: the file stays as it is
                 return default
             except OSError as exc:
-                self._stop(f"{type(exc).__name__}: {exc}")
+                self._stop(describe(exc))
                 return default
 
     def _stop(self, reason: str) -> None:

@@ -29,13 +29,13 @@ import logging
 import marshal
 import os
 import sqlite3
-import stat
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
 from rtk_lsp.model import FileRecord
 from rtk_lsp.paths import db_path_for
 
@@ -76,8 +76,6 @@ EVENTS_MAX_AGE_S = 7 * 24 * 3600
 EVENTS_MAX_ROWS = 5000
 
 # SQLite's primary result codes (the low byte of `sqlite_errorcode`).
-_CORRUPT_CODES = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
-_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,48 +89,8 @@ CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
 
 
-def error_kind(exc: sqlite3.Error) -> str:
-    """ "corrupt", "busy" or "unavailable": only the first justifies throwing the file away."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:  # raised by Python's module itself (a closed connection, misuse)
-        return "unavailable"
-    primary = code & 0xFF
-    return "corrupt" if primary in _CORRUPT_CODES else "busy" if primary in _BUSY_CODES else "unavailable"
-
-
-def _describe(exc: BaseException) -> str:
-    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    return f"{name}: {exc}"
-
-
 def _key(path: str) -> bytes:
     return path.encode("utf-8", errors="surrogateescape")
-
-
-def _private_dir(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    # Tighten the default folder an older version made 0755; a folder the user named is theirs.
-    if os.path.basename(path.rstrip(os.sep)) == "rtk-lsp":
-        st = os.stat(path)
-        if st.st_uid == os.getuid() and st.st_mode & 0o077:
-            os.chmod(path, 0o700)
-
-
-def _private_file(path: str) -> None:
-    """Create the database file 0600 (SQLite gives its -wal and -shm files the same mode)."""
-    fd = os.open(
-        path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600
-    )
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.getuid():
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm"):
-        with contextlib.suppress(OSError):
-            if os.lstat(path + suffix).st_mode & 0o077:
-                os.chmod(path + suffix, 0o600)
 
 
 class Store:
@@ -151,8 +109,8 @@ class Store:
     # ---- connection ---------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        _private_dir(os.path.dirname(self.path))
-        _private_file(self.path)
+        private_dir(os.path.dirname(self.path))
+        private_file(self.path)
         conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
@@ -190,7 +148,7 @@ class Store:
         elif kind == "busy" and self._conn is not None:
             log.info("index store busy: %s", error)
         else:
-            self._unavailable(_describe(error))
+            self._unavailable(describe(error))
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
@@ -221,7 +179,7 @@ class Store:
         try:
             self._conn = self._connect()
         except (sqlite3.Error, OSError) as e:
-            self._unavailable(f"cannot be recreated: {_describe(e)}")
+            self._unavailable(f"cannot be recreated: {describe(e)}")
             return
         self.note = f"index store was corrupt ({error}); rebuilt"
 

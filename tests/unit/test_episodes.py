@@ -213,6 +213,25 @@ def test_a_database_that_cannot_be_opened_stops_recording_with_one_warning(
     assert log.unavailable and db.is_dir()
 
 
+def test_a_corrupt_database_is_left_to_the_store_and_followed_once_replaced(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = Path(db_path_for(str(root)))
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 512)  # SQLITE_NOTADB
+    log = EpisodeLog(str(root))
+    with caplog.at_level(logging.WARNING, logger="rtk_lsp.index.episodes"):
+        assert log.add(episode(root, "s", {"a.py": (1, 1)})) is None
+    # Not ours to move aside or delete, and no reason to stop recording for good.
+    assert db.read_bytes().startswith(b"this is not a database")
+    assert log.unavailable is None and not caplog.records
+    # What the index store does with a corrupt file: a fresh database in its place.
+    db.rename(db.with_name(db.name + ".corrupt-1"))
+    assert log.add(episode(root, "s", {"a.py": (1, 1)})) is not None
+    assert count(root, "episodes") == 1
+    assert (db.stat().st_mode & 0o777) == 0o600
+
+
 WRITER = """
 import sys, time
 from rtk_lsp.index.episodes import Episode, EpisodeLog
