@@ -479,3 +479,25 @@ def test_timeout_note() -> None:
     assert hist._command_note(err) == f"git timed out after {hist.git_timeout():g} s"
     err = git.exc.GitCommandError(["git", "log"], 128, "fatal: bad object HEAD\nmore")
     assert hist._command_note(err) == "git failed: fatal: bad object HEAD"
+
+
+def test_missing_blobs_lose_renames_not_history(repo: Repo, caplog: pytest.LogCaptureFixture) -> None:
+    # A clone without some blobs (mirrors that leave out large data files): rename detection
+    # must read them and fails, so the walk is redone without it instead of giving up.
+    body = "".join(f"line {i}\n" for i in range(40))
+    repo.commit("add", a_dot_py=body, b_dot_py="1\n")
+    repo.git("mv", "a.py", "c.py")
+    repo.commit("rename and edit", c_dot_py=body + "more\n", b_dot_py="2\n")
+    repo.commit("edit b", b_dot_py="3\n")
+    blob = repo.git("rev-parse", "HEAD~2:a.py").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    with pytest.raises(subprocess.CalledProcessError):
+        repo.git("log", "-M", "--name-status", "HEAD")  # what the first walk runs into
+
+    with caplog.at_level(logging.WARNING, logger=hist.__name__):
+        h = load_history(str(repo.path))
+    assert h.note == "" and len(h.commits) == 3
+    assert h.counts == {"a.py": 2, "b.py": 3, "c.py": 1}  # the rename is a delete and an add
+    assert all(c.renames == () for c in h.commits)
+    assert h.cochange["b.py"] == {"a.py": 2, "c.py": 1}
+    assert any("without rename detection" in r.getMessage() for r in caplog.records)
