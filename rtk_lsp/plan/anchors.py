@@ -28,13 +28,19 @@ class Hits:
     scores: dict[str, float] = field(default_factory=dict)
     why: dict[str, str] = field(default_factory=dict)
     symbols: dict[str, dict[str, str]] = field(default_factory=dict)  # path -> qualified name -> why
+    # Whether the pieces of evidence are independent (each quoted message, printed line or
+    # option is a clue of its own) or views of one thing (the frames of one call chain).
+    independent: bool = False
 
     def add(self, path: str, strength: float, why: str) -> None:
         old = self.scores.get(path, 0.0)
         if strength > old:
             self.why[path] = why
-        # a second piece of evidence for a file adds a little, never past 1
-        self.scores[path] = min(1.0, max(old, strength) + W.EXTRA_HIT * min(old, strength))
+        if self.independent:
+            # several weak clues that agree on a file beat one strong clue elsewhere
+            self.scores[path] = 1.0 - (1.0 - old) * (1.0 - min(strength, 1.0))
+        else:  # a second view of the same evidence adds a little, never past 1
+            self.scores[path] = min(1.0, max(old, strength) + W.EXTRA_HIT * min(old, strength))
 
     def name(self, path: str, sym: Symbol, why: str) -> None:
         self.symbols.setdefault(path, {}).setdefault(sym.qualified, why)
@@ -360,7 +366,7 @@ def _message_match(lit: _Literal, shared: int, joined: str) -> float:
 
 def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: TaskParts) -> Hits:
     """Files whose string literals hold a message the task quotes, or an option it passes."""
-    hits = Hits()
+    hits = Hits(independent=True)
     for msg in parts.messages:
         words = _WORD.findall(msg.lower())
         if not words:
