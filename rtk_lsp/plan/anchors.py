@@ -348,7 +348,7 @@ def _candidates(lexical: LexicalIndex, text: str, limit: int) -> list[str]:
     return sorted(above) + sorted(p for p, w in weight.items() if w == cut)[: limit - len(above)]
 
 
-def _message_match(lit: _Literal, shared: int, joined: str) -> float:
+def _message_match(lit: _Literal, shared: int, joined: str, line: str) -> float:
     """How strongly one literal, `shared` of whose words the message has, is the message's constant text."""
     if shared >= W.LITERAL_MIN_WORDS:
         matched = sum(seg.count(" ") + 1 for seg in lit.segments if f" {seg} " in joined)
@@ -358,9 +358,9 @@ def _message_match(lit: _Literal, shared: int, joined: str) -> float:
         shared == len(lit.words)
         and len(lit.segments) == 1
         and len(lit.text) >= W.HEADING_CHARS
-        and joined.startswith(f" {lit.segments[0]} ")
+        and line.startswith(lit.text)
     ):
-        return W.HEADING_HIT  # a heading the program prints: `Data variables:`
+        return W.HEADING_HIT  # a heading the program prints, as printed: `Data variables:`
     return 0.0
 
 
@@ -373,6 +373,7 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
             continue
         wordset = frozenset(words)
         joined = " " + " ".join(words) + " "
+        line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
         for path in _candidates(lexical, msg, W.LITERAL_FILES):
             rec = text.get(path)
@@ -384,7 +385,7 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
                 for i in holding.get(w, ()):
                     shared[i] = shared.get(i, 0) + 1
             for i, n in shared.items():
-                strength = _message_match(literals[i], n, joined)
+                strength = _message_match(literals[i], n, joined, line)
                 if strength > found.get(path, (0.0, ""))[0]:
                     found[path] = (strength, literals[i].text)
         for path, (strength, literal) in found.items():

@@ -615,6 +615,9 @@ def _error_names(errors: list[str]) -> list[CodeName]:
     return list(out.values())[:MAX_NAMES]
 
 
+_LABEL = re.compile(r"^\s*[A-Z][a-z]+(?: [a-z]+){0,3}:\s")
+
+
 def _messages(
     prose: list[str], code: list[str], output: list[str], trace: list[tuple[int, str]]
 ) -> list[str]:
@@ -630,9 +633,10 @@ def _messages(
             if len(frag.split()) >= 2 and _words(frag) >= 2:
                 out.append(frag)
     for line in output:
-        # console output: a linter's message, a warning, a log line, a heading (`Data variables:`)
+        # console output: a linter's message, a warning, a log line, a heading (`Data variables:`),
+        # a labelled line (`Dimensions:  (x: 3)`)
         n = _words(line)
-        if n >= 3 or (n and line.rstrip().endswith(":")):
+        if n >= 3 or (n and line.rstrip().endswith(":")) or _LABEL.match(line):
             out.append(line.strip())
         if len(out) > 4 * MAX_MESSAGES:
             break
