@@ -174,13 +174,18 @@ def path_matches(d: Lookups, intent: Intent, query: Query) -> dict[str, tuple[fl
         for path in d.by_dir.get(word, ()):
             if path not in out:
                 out[path] = (0.3, f"in directory `{word}/` named in the task")
-        for path in d.by_stem.get(word, ()):
+        stems = d.by_stem.get(word, ())
+        if len(stems) > W.MAX_WORD_NAME_FILES:
+            continue  # `__init__`, `utils`: a file name that many files have names none of them
+        for path in stems:
             out[path] = (0.7, f"file name `{path.rsplit('/', 1)[-1]}` is a word of the task")
     for p in intent.paths:
         base = p.rsplit("/", 1)[-1].split(".", 1)[0].lower()
-        for path in d.by_stem.get(base, ()):
-            if path == p or path.endswith("/" + p):
-                out[path] = (1.0, f"the task names `{p}`")
+        named = [path for path in d.by_stem.get(base, ()) if path == p or path.endswith("/" + p)]
+        if len(named) > W.MAX_AMBIGUOUS_PATHS:
+            continue  # a bare `__init__.py`: the task names one of dozens, not which
+        for path in named:
+            out[path] = (1.0, f"the task names `{p}`")
     return out
 
 

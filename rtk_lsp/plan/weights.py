@@ -56,7 +56,9 @@ COCHANGE_MIN_COMMITS = 2  # shared commits before co-change counts as a link
 SIMILAR_COMMITS = 20  # past commits whose messages are nearest to the task
 RANKED_LIMIT = 50  # files listed in `ranked`
 EXPLAINED_LIMIT = 200  # files scored in full (features, reasons) and offered to the budget
-MAX_WORD_NAME_FILES = 8  # a one-word name defined in more files than this is too common to match
+# a one-word name defined in (or a file name shared by) more files than this is too common to match:
+# `value`, `__init__`, `utils` say nothing about which file is meant
+MAX_WORD_NAME_FILES = 8
 MIN_SCORE = 0.02 * PROSE_SHARE  # below this a file is noise, not a candidate
 
 # Reading the task's parts (plan/anchors.py).
@@ -71,7 +73,9 @@ CONDENSED_QUERY_TERMS = 48  # the same for a task too long to read whole (see pl
 LONG_QUERY = 64  # from this many terms on (and for a condensed task), the lexical signal leaves out
 COMMON_SHARE = 0.1  # the words in more than this share of the files: they cost the most and tell the least
 MOVED_FRAME = 0.8  # a frame whose file is not in the workspace, through the definition of its function
-MAX_AMBIGUOUS_PATHS = 3  # a frame path that fits more workspace files than this names none of them
+# a frame path, or a bare path the task names (`__init__.py`), that fits more workspace files than
+# this names none of them: the task says one of many, not which
+MAX_AMBIGUOUS_PATHS = 3
 MODULE_HIT = 0.6  # a module the task's code imports (a name it calls there weighs 1)
 OPTION_HIT = 0.8  # a literal equal to a command-line option the task passes
 LITERAL_MIN_WORDS = 3  # words of a literal's constant text that must appear in a message, in order
