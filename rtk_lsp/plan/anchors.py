@@ -330,8 +330,12 @@ def _literals(strings: tuple[str, ...]) -> tuple[tuple[_Literal, ...], dict[str,
     return tuple(out), {w: tuple(ix) for w, ix in holding.items()}
 
 
-def _candidates(lexical: LexicalIndex, text: str, limit: int) -> list[str]:
-    """The files that hold the rarest words of `text` best: where a literal containing it can be."""
+def _candidates(lexical: LexicalIndex, files: Mapping[str, FileRecord], text: str, limit: int) -> list[str]:
+    """The files that hold the rarest words of `text` best: where a literal containing it can be.
+
+    Only files with string literals count: the docs and data files that use a message's
+    words would otherwise crowd out the one source file that prints it.
+    """
     body = lexical.postings["body"]
     rare = sorted((len(body[t]), t) for t in term_counts(text) if t in body)
     weight: dict[str, float] = {}
@@ -339,7 +343,9 @@ def _candidates(lexical: LexicalIndex, text: str, limit: int) -> list[str]:
         if df > W.LITERAL_MAX_DF:
             break
         for path in body[t]:  # a rarer word is better evidence that the literal is here
-            weight[path] = weight.get(path, 0.0) + 1.0 / df
+            rec = files.get(path)
+            if rec is not None and rec.facts.strings:
+                weight[path] = weight.get(path, 0.0) + 1.0 / df
     if len(weight) <= limit:
         return sorted(weight)
     # ties broken by path, so that the answer never depends on the order of a posting list
@@ -375,14 +381,11 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
         joined = " " + " ".join(words) + " "
         line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
-        for path in _candidates(lexical, msg, W.LITERAL_FILES):
-            rec = text.get(path)
-            if rec is None or not rec.facts.strings:
-                continue
-            literals, holding = _literals(rec.facts.strings)
+        for path in _candidates(lexical, text, msg, W.LITERAL_FILES):
+            literals, holding = _literals(text[path].facts.strings)
             shared: dict[int, int] = {}
-            for w in wordset:
-                for i in holding.get(w, ()):
+            for w in wordset.intersection(holding):
+                for i in holding[w]:
                     shared[i] = shared.get(i, 0) + 1
             for i, n in shared.items():
                 strength = _message_match(literals[i], n, joined, line)
@@ -400,8 +403,8 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
         wanted = {token, name, "--" + name}
         owners = [
             p
-            for p in _candidates(lexical, name.replace("-", " "), W.LITERAL_FILES)
-            if p in text and not wanted.isdisjoint(text[p].facts.strings)
+            for p in _candidates(lexical, text, name.replace("-", " "), W.LITERAL_FILES)
+            if not wanted.isdisjoint(text[p].facts.strings)
         ]
         if 0 < len(owners) <= W.MAX_WORD_NAME_FILES:
             for p in owners:

@@ -82,9 +82,9 @@ LITERAL_MIN_WORDS = 3  # words of a literal's constant text that must appear in 
 LITERAL_COVERAGE = 0.6  # share of a literal's words that must appear in the message
 LITERAL_FULL_WORDS = 6  # a match of this many words is full strength; fewer scale down
 LITERAL_MAX_DF = 400  # a word in more files than this cannot narrow where a message is
-# files searched for a message's literal: those holding most of its rarer words; a message's words
-# are often common ones (`invalid value for`), so the file that holds it can rank well below the first few
-LITERAL_FILES = 100
+# files with string literals searched for a message's literal: those holding most of its rarer words; a
+# message's words are often common ones (`invalid value for`), so the file that holds it can rank below the first few
+LITERAL_FILES = 32
 LITERAL_TERMS = 4  # the rarest words of a message that choose those files
 HEADING_CHARS = 8  # a shorter literal at the start of an output line is too common to say where it is
 HEADING_HIT = 0.5  # a short literal that starts an output line (`Data variables:`), when few files have it

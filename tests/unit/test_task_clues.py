@@ -116,11 +116,16 @@ def test_a_bare_path_that_fits_dozens_of_files_names_none_of_them(shop: Snapshot
 
 def test_a_message_of_common_words_is_found_among_many_files_that_use_them(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "opts")
-    # many files use the message's words in code and comments, one holds the message
+    # source files use the message's words in code and in other strings, and the docs use them
+    # more: neither may crowd out the one file that holds the message
     files = {
-        f"opts/a{i:02d}.py": f"# an invalid value for option {i}\ndef option_{i}(value):\n    return value\n"
-        for i in range(30)
+        f"opts/a{i:02d}.py": (
+            f"# an invalid value for option {i}\n"
+            f"def option_{i}(value):\n    return value or 'option {i} has a value'\n"
+        )
+        for i in range(W.LITERAL_FILES - 4)
     }
+    files |= {f"docs/d{i:03d}.md": "An invalid value for an option is an error.\n" for i in range(120)}
     files["opts/parse.py"] = 'def parse(v):\n    raise ValueError("invalid value for option")\n'
     repo.commit("opts", files)
     snap = build_snapshot(str(repo.root), Settings())
