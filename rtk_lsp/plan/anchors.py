@@ -330,7 +330,7 @@ def _literals(strings: tuple[str, ...]) -> tuple[tuple[_Literal, ...], dict[str,
     return tuple(out), {w: tuple(ix) for w, ix in holding.items()}
 
 
-def _candidates(lexical: LexicalIndex, files: Mapping[str, FileRecord], text: str, limit: int) -> list[str]:
+def _candidates(lexical: LexicalIndex, with_strings: set[str], text: str, limit: int) -> list[str]:
     """The files that hold the rarest words of `text` best: where a literal containing it can be.
 
     Only files with string literals count: the docs and data files that use a message's
@@ -343,9 +343,8 @@ def _candidates(lexical: LexicalIndex, files: Mapping[str, FileRecord], text: st
         if df > W.LITERAL_MAX_DF:
             break
         for path in body[t]:  # a rarer word is better evidence that the literal is here
-            rec = files.get(path)
-            if rec is not None and rec.facts.strings:
-                weight[path] = weight.get(path, 0.0) + 1.0 / df
+            weight[path] = weight.get(path, 0.0) + 1.0 / df
+    weight = {p: w for p, w in weight.items() if p in with_strings}
     if len(weight) <= limit:
         return sorted(weight)
     # ties broken by path, so that the answer never depends on the order of a posting list
@@ -373,6 +372,7 @@ def _message_match(lit: _Literal, shared: int, joined: str, line: str) -> float:
 def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: TaskParts) -> Hits:
     """Files whose string literals hold a message the task quotes, or an option it passes."""
     hits = Hits(independent=True)
+    with_strings = {p for p, rec in text.items() if rec.facts.strings}
     for msg in parts.messages:
         words = _WORD.findall(msg.lower())
         if not words:
@@ -381,7 +381,7 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
         joined = " " + " ".join(words) + " "
         line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
-        for path in _candidates(lexical, text, msg, W.LITERAL_FILES):
+        for path in _candidates(lexical, with_strings, msg, W.LITERAL_FILES):
             literals, holding = _literals(text[path].facts.strings)
             shared: dict[int, int] = {}
             for w in wordset.intersection(holding):
@@ -403,7 +403,7 @@ def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: T
         wanted = {token, name, "--" + name}
         owners = [
             p
-            for p in _candidates(lexical, text, name.replace("-", " "), W.LITERAL_FILES)
+            for p in _candidates(lexical, with_strings, name.replace("-", " "), W.LITERAL_FILES)
             if not wanted.isdisjoint(text[p].facts.strings)
         ]
         if 0 < len(owners) <= W.MAX_WORD_NAME_FILES:
