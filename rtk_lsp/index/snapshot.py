@@ -116,6 +116,7 @@ class Lookups:
         self.one_word: dict[str, list[OneWord]] = {}
         self.by_stem: dict[str, list[str]] = {}  # file name without extension -> paths
         self.by_dir: dict[str, list[str]] = {}  # directory name -> paths below it
+        self.with_strings: set[str] = set()  # rankable files that have string literals
         if files is not None:
             self._change({}, files, set(files))
 
@@ -127,6 +128,7 @@ class Lookups:
         d.text, d.classes = dict(self.text), dict(self.classes)
         d.multi_word, d.one_word = dict(self.multi_word), dict(self.one_word)
         d.by_stem, d.by_dir = dict(self.by_stem), dict(self.by_dir)
+        d.with_strings = set(self.with_strings)
         d._change(old, new, changed)
         return d
 
@@ -152,12 +154,15 @@ class Lookups:
                     elif len(words) == 1 and len(sym.name) >= 4:
                         gone_one.add(sym.name.lower())
                 del self.text[p], self.classes[p]
+                self.with_strings.discard(p)
                 if after is None:
                     gone_paths.add(p)
             if after is None:
                 continue
             self.text[p] = after
             self.classes[p] = file_class(after)
+            if after.facts.strings:
+                self.with_strings.add(p)
             for sym in after.facts.symbols:
                 if sym.kind in DATA_KINDS:
                     continue

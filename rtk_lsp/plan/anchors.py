@@ -11,6 +11,7 @@ import heapq
 import math
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -330,7 +331,7 @@ def _literals(strings: tuple[str, ...]) -> tuple[tuple[_Literal, ...], dict[str,
     return tuple(out), {w: tuple(ix) for w, ix in holding.items()}
 
 
-def _candidates(lexical: LexicalIndex, with_strings: set[str], text: str, limit: int) -> list[str]:
+def _candidates(lexical: LexicalIndex, with_strings: AbstractSet[str], text: str, limit: int) -> list[str]:
     """The files that hold the rarest words of `text` best: where a literal containing it can be.
 
     Only files with string literals count: the docs and data files that use a message's
@@ -369,10 +370,11 @@ def _message_match(lit: _Literal, shared: int, joined: str, line: str) -> float:
     return 0.0
 
 
-def literal_hits(lexical: LexicalIndex, text: Mapping[str, FileRecord], parts: TaskParts) -> Hits:
+def literal_hits(
+    lexical: LexicalIndex, text: Mapping[str, FileRecord], with_strings: AbstractSet[str], parts: TaskParts
+) -> Hits:
     """Files whose string literals hold a message the task quotes, or an option it passes."""
     hits = Hits(independent=True)
-    with_strings = {p for p, rec in text.items() if rec.facts.strings}
     for msg in parts.messages:
         words = _WORD.findall(msg.lower())
         if not words:

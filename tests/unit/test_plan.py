@@ -251,13 +251,18 @@ def test_a_zero_budget_means_the_default_in_every_door(field: str) -> None:
 def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(shop: GitRepo, tmp_path: Path) -> None:
     ws = Workspace(str(shop.root), Settings(), use_store=False)
     first = ws.refresh()
-    shop.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n\n\nclass TaxTable:\n    pass\n")
+    shop.write(
+        "billing/tax.py",
+        'def vat_rate(region):\n    if not region:\n        raise ValueError("no region to take the VAT rate of")\n'
+        "    return 0.2\n\n\nclass TaxTable:\n    pass\n",
+    )
     shop.write("reports/monthly_report.py", "def build_monthly_report():\n    pass\n")
     (shop.root / "users/profile.py").unlink()
     second = ws.refresh()
     patched = Lookups(first.files).updated(first.files, second.files)
     fresh = Lookups(second.files)
-    for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir"):
+    for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir", "with_strings"):
         assert getattr(patched, attr) == getattr(fresh, attr), attr
     assert "users/profile.py" not in patched.text
+    assert patched.with_strings == {"billing/tax.py"}  # the one file with a literal now
     assert [e[0] for e in patched.multi_word["vat"]] == ["billing/tax.py"]
