@@ -19,6 +19,12 @@ Choices, measured on clones of sympy (62k commits), requests and pyright, depth 
   does not depend on where a previous load stopped, so an incremental update equals
   a full rebuild even across merges of long-lived branches (checked on sympy for
   old HEADs 1 to 1000 first-parent commits back).
+* Commits are immutable, so what a commit changed is read once: `git rev-list` names
+  the commits of the window (no diffs: pyright's 5000 in 0.15 s of CPU against 0.7 s
+  for the diffs), and `git log --no-walk --stdin` reads the diffs of the ones neither
+  the previous history nor the `CommitCache` (shared by every worktree and clone on
+  the machine) holds. Moving HEAD anywhere, a rewrite or a new worktree, then reads
+  only the commits not seen before.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import logging
 import os
 import re
 import sys
-from typing import Any
+import tempfile
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from rtk_lsp.index import fsread
 from rtk_lsp.index.commits import Commit, History
@@ -48,6 +56,18 @@ _SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _logged: set[tuple[str, str]] = set()
 
 
+class CommitCache(Protocol):
+    """Commits by (commit id, workspace prefix): their file lists are relative to the prefix."""
+
+    def get_commits(self, keys: Iterable[str]) -> dict[str, Commit]: ...
+
+    def put_commits(self, commits: Mapping[str, Commit]) -> None: ...
+
+
+def commit_key(sha: str, prefix: str) -> str:
+    return f"{sha}\0{prefix}"
+
+
 class _NoHistory(Exception):
     def __init__(self, note: str, level: int = logging.INFO) -> None:
         super().__init__(note)
@@ -55,16 +75,18 @@ class _NoHistory(Exception):
         self.level = level
 
 
-def load_history(root: str, depth: int = 5000, previous: History | None = None) -> History:
+def load_history(
+    root: str, depth: int = 5000, previous: History | None = None, cache: CommitCache | None = None
+) -> History:
     """History of HEAD for the workspace at `root`; never raises.
 
     With `previous` from an earlier call on the same root: returned as is when HEAD
-    has not moved, extended with the new commits when its head is an ancestor of
-    HEAD, rebuilt otherwise.
+    has not moved. Otherwise only the commits that neither `previous` nor `cache` holds
+    are read from git.
     """
     level = logging.INFO
     try:
-        history = _load(root, max(0, depth), previous)
+        history = _load(root, max(0, depth), previous, cache)
     except _NoHistory as e:
         history, level = History.empty(e.note), e.level
     except Exception as e:
@@ -79,7 +101,7 @@ def load_history(root: str, depth: int = 5000, previous: History | None = None) 
     return history
 
 
-def _load(root: str, depth: int, previous: History | None) -> History:
+def _load(root: str, depth: int, previous: History | None, cache: CommitCache | None) -> History:
     try:
         import git
     except ImportError as e:
@@ -98,14 +120,16 @@ def _load(root: str, depth: int, previous: History | None) -> History:
         raise _NoHistory("not a git repository") from e
     with repo:
         try:
-            return _load_repo(repo, root, depth, previous)
+            return _load_repo(repo, root, depth, previous, cache)
         except git.exc.GitCommandNotFound as e:
             raise _NoHistory("git not found", logging.WARNING) from e
         except git.exc.GitCommandError as e:
             raise _NoHistory(_command_note(e), logging.WARNING) from e
 
 
-def _load_repo(repo: Any, root: str, depth: int, previous: History | None) -> History:
+def _load_repo(
+    repo: Any, root: str, depth: int, previous: History | None, cache: CommitCache | None
+) -> History:
     if repo.bare or repo.working_tree_dir is None:
         raise _NoHistory("bare repository")
     prefix = os.path.relpath(os.path.realpath(root), os.path.realpath(repo.working_tree_dir))
@@ -124,23 +148,23 @@ def _load_repo(repo: Any, root: str, depth: int, previous: History | None) -> Hi
 
     shallow = _shallow_shas(repo)
     pathspec = f":(top,literal){prefix}" if prefix else ":(top)"
-    commits: list[Commit]
-    if (
-        previous is not None
-        and previous.head is not None
-        and (previous.complete or len(previous.commits) >= depth)
-        and _is_ancestor(repo, previous.head, head)
-    ):
-        new = _log(repo, f"{previous.head}..{head}", depth, pathspec, prefix, shallow)
-        seen = {c.sha for c in new}
-        commits = new + [c for c in previous.commits if c.sha not in seen]
-        commits.sort(key=_newest_first)
-        complete = previous.complete and len(commits) <= depth
-        del commits[depth:]
-    else:
-        commits = _log(repo, head, depth, pathspec, prefix, shallow)
-        commits.sort(key=_newest_first)
-        complete = len(commits) < depth
+    shas = _rev_list(repo, head, depth, pathspec)
+    known: dict[str, Commit] = {c.sha: c for c in previous.commits} if previous is not None else {}
+    missing = [s for s in shas if s not in known]
+    if missing and cache is not None:
+        cached = cache.get_commits(commit_key(s, prefix) for s in missing)
+        known.update((c.sha, c) for c in cached.values())
+        missing = [s for s in missing if s not in known]
+    if missing:
+        read, renames_followed = _read(repo, missing, pathspec, prefix)
+        known.update((c.sha, c) for c in read)
+        if cache is not None and renames_followed:  # a degraded read is not what the commit changed
+            cache.put_commits({commit_key(c.sha, prefix): c for c in read})
+    # A shallow clone's boundary commits look like root commits that add every file of
+    # the tree: their file lists are not real changes.
+    commits = [known[s] for s in shas if s in known and s not in shallow and known[s].files]
+    commits.sort(key=_newest_first)
+    complete = len(shas) < depth
     note = ""
     if shallow:
         complete = False
@@ -186,34 +210,35 @@ def _read_head(repo: Any) -> str:
     raise _NoHistory("empty repository (no commits yet)")
 
 
-def _is_ancestor(repo: Any, old: str, new: str) -> bool:
-    if not _SHA_RE.fullmatch(old):
-        return False
-    # Exit status 1 means "not an ancestor"; anything else (old commit pruned, or
-    # missing from a shallow clone) is treated the same: rebuild in full.
-    status, _, _ = repo.git.merge_base(
-        "--is-ancestor",
-        old,
-        new,
-        with_extended_output=True,
-        with_exceptions=False,
-        kill_after_timeout=_kill_after(),
-    )
-    return bool(status == 0)
-
-
 def _shallow_shas(repo: Any) -> frozenset[str]:
     text = fsread.read_text(os.path.join(repo.common_dir, "shallow"), 64 << 20) or ""
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _log(
-    repo: Any, rev: str, depth: int, pathspec: str, prefix: str, shallow: frozenset[str]
-) -> list[Commit]:
+def _rev_list(repo: Any, head: str, depth: int, pathspec: str) -> list[str]:
+    """The ids of the newest `depth` non-merge commits of `head` touching `pathspec`, in git's order."""
+    if depth <= 0:
+        return []
+    out = repo.git(c=list(_CONFIG_OVERRIDES)).rev_list(
+        "--no-merges",
+        # Without it a pathspec enables history simplification, which would make the
+        # window depend on the merges around it rather than on the commits.
+        "--full-history",
+        f"-n{depth}",
+        head,
+        "--",
+        pathspec,
+        kill_after_timeout=_kill_after(),
+    )
+    return [line for line in out.split() if _SHA_RE.fullmatch(line)]
+
+
+def _read(repo: Any, shas: list[str], pathspec: str, prefix: str) -> tuple[list[Commit], bool]:
+    """What each of `shas` changed under `pathspec`, and whether renames were followed."""
     from git.exc import GitCommandError
 
     try:
-        return _log_once(repo, rev, depth, pathspec, prefix, shallow, "-M")
+        return _log(repo, shas, pathspec, prefix, "-M"), True
     except GitCommandError as e:
         first = _command_note(e)
         if first.startswith("git timed out"):
@@ -221,40 +246,38 @@ def _log(
         # Rename detection reads the blobs of changed files; a clone that lacks some (a
         # partial or damaged object store) fails the whole walk. Without it git reads only
         # commits and trees: a renamed file starts a new history, the rest is all there.
-    commits = _log_once(repo, rev, depth, pathspec, prefix, shallow, "--no-renames")
+    commits = _log(repo, shas, pathspec, prefix, "--no-renames")
     key = (os.path.abspath(str(repo.working_tree_dir)), "no renames")
     if key not in _logged:
         _logged.add(key)
         logger.warning("git history of %s read without rename detection (%s)", key[0], first)
-    return commits
+    return commits, False
 
 
-def _log_once(
-    repo: Any, rev: str, depth: int, pathspec: str, prefix: str, shallow: frozenset[str], renames: str
-) -> list[Commit]:
-    if depth <= 0:
-        return []
-    git_cmd = repo.git(c=list(_CONFIG_OVERRIDES))
-    out = git_cmd.log(
-        "--no-merges",
-        # Without it a pathspec enables history simplification, which can prune the
-        # side of a merge that a previous (incremental) walk did include.
-        "--full-history",
-        renames,
-        "--name-status",
-        "-z",
-        "--no-color",
-        _FORMAT,
-        f"-n{depth}",
-        rev,
-        "--",
-        pathspec,
-        kill_after_timeout=_kill_after(),
-    )
-    return _parse_log(out, prefix, shallow)
+def _log(repo: Any, shas: list[str], pathspec: str, prefix: str, renames: str) -> list[Commit]:
+    """What each of `shas` changed under `pathspec` (`renames`: -M or --no-renames); one git process."""
+    with tempfile.TemporaryFile() as ids:
+        ids.write(("\n".join(shas) + "\n").encode())
+        ids.seek(0)
+        out = repo.git(c=list(_CONFIG_OVERRIDES)).log(
+            "--no-walk=unsorted",
+            "--stdin",
+            renames,
+            "--name-status",
+            "-z",
+            "--no-color",
+            _FORMAT,
+            "--",
+            pathspec,
+            istream=ids,
+            kill_after_timeout=_kill_after(),
+        )
+    return _parse_log(out, prefix)
 
 
-def _parse_log(out: str, prefix: str, shallow: frozenset[str]) -> list[Commit]:
+def _parse_log(out: str, prefix: str) -> list[Commit]:
+    """Commits as `git log` printed them, those without a file under the prefix too (so that
+    they are not read again)."""
     strip = len(prefix) + 1 if prefix else 0
     under = prefix + "/"
 
@@ -269,10 +292,6 @@ def _parse_log(out: str, prefix: str, shallow: frozenset[str]) -> list[Commit]:
             continue
         header, _, body = record.partition("\0")
         sha, ct, subject = header.split("\x1f", 2)
-        # A shallow clone's boundary commits look like root commits that add every
-        # file of the tree: their file lists are not real changes.
-        if sha in shallow:
-            continue
         files: set[str] = set()
         renames: list[tuple[str, str]] = []
         added: list[str] = []
@@ -306,8 +325,6 @@ def _parse_log(out: str, prefix: str, shallow: frozenset[str]) -> list[Commit]:
             files.add(path)
             if kind == "A":
                 added.append(path)
-        if not files:
-            continue
         commits.append(
             Commit(sha, int(ct), tuple(sorted(files)), subject, tuple(sorted(renames)), tuple(sorted(added)))
         )

@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any, TypeVar
 
 from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
@@ -47,16 +48,11 @@ T = TypeVar("T")
 SCHEMA_VERSION = 5  # 5: paths are stored as bytes (file names need not be UTF-8)
 
 
-def _extractor_digest() -> str:
-    """A digest of the code that turns files into rows (and rows into stored graph edges):
-    any change to it invalidates stored rows."""
-    from rtk_lsp import model, text
-    from rtk_lsp.index import analyze, graph, languages, parse, resolve, scan
-
+def code_digest(modules: Iterable[ModuleType]) -> str:
+    """A digest of the code of `modules` (a package counts with every module in it)."""
     h = hashlib.sha1()
-    for module in (analyze, graph, languages, model, parse, resolve, scan, text):
+    for module in modules:
         path = module.__file__ or ""
-        # a package counts with every module in it
         paths = [path] if not path.endswith("__init__.py") else _package_files(os.path.dirname(path))
         for name in paths:
             with open(name, "rb") as f:
@@ -64,12 +60,21 @@ def _extractor_digest() -> str:
     return h.hexdigest()[:12]
 
 
+def _extractor_digest() -> str:
+    """A digest of the code that turns files into rows (and rows into stored graph edges):
+    any change to it invalidates stored rows."""
+    from rtk_lsp import model, text
+    from rtk_lsp.index import analyze, graph, languages, parse, resolve, scan
+
+    return code_digest((analyze, graph, languages, model, parse, resolve, scan, text))
+
+
 def _package_files(directory: str) -> list[str]:
     return [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".py")]
 
 
 # marshal's format is tied to the interpreter; a different one rebuilds rather than misreads.
-_FORMAT = (
+FORMAT = (
     f"{SCHEMA_VERSION}:{marshal.version}:{sys.version_info[0]}.{sys.version_info[1]}:{_extractor_digest()}"
 )
 EVENTS_MAX_AGE_S = 7 * 24 * 3600
@@ -93,12 +98,21 @@ def _key(path: str) -> bytes:
     return path.encode("utf-8", errors="surrogateescape")
 
 
-class Store:
-    """The persisted index of one root. Methods never raise for database trouble: they log and degrade."""
+class Database:
+    """One SQLite cache file and what to do when it is in trouble (see the module's doc).
 
-    def __init__(self, root: str, path: str | None = None) -> None:
-        self.root = os.path.realpath(root)
-        self.path = path or db_path_for(root)
+    Methods never raise for database trouble: they log and degrade. A subclass names its
+    tables (`schema`), the ones a new format clears (`cleared`) and its format stamp.
+    """
+
+    label = "index store"
+    schema = _SCHEMA
+    cleared: tuple[str, ...] = ("files", "history", "derived")
+    format = FORMAT
+
+    def __init__(self, path: str, root: str = "") -> None:
+        self.root = root
+        self.path = path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
@@ -116,14 +130,14 @@ class Store:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
+            conn.executescript(self.schema)
             row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-            if row is None or row[0] != _FORMAT:
+            if row is None or row[0] != self.format:
                 # Idempotent migration: rows of another format are a cache we can rebuild, so clear them.
                 conn.execute("BEGIN IMMEDIATE")
-                for table in ("files", "history", "derived"):
+                for table in self.cleared:
                     conn.execute(f"DELETE FROM {table}")
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (_FORMAT,))
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (self.format,))
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('root', ?)", (self.root,))
                 conn.execute("COMMIT")
             st = os.stat(self.path)
@@ -146,7 +160,7 @@ class Store:
         if kind == "corrupt":
             self._quarantine(error)
         elif kind == "busy" and self._conn is not None:
-            log.info("index store busy: %s", error)
+            log.info("%s busy: %s", self.label, error)
         else:
             self._unavailable(describe(error))
 
@@ -159,16 +173,16 @@ class Store:
     def _unavailable(self, reason: str) -> None:
         """Run in memory from now on; the file stays exactly as it is."""
         self._drop_connection()
-        self.note = f"index store unavailable ({reason}); running in memory only"
+        self.note = f"{self.label} unavailable ({reason}); running in memory only"
         log.warning(
-            "index store %s unavailable (%s); running in memory only, the file is kept", self.path, reason
+            "%s %s unavailable (%s); running in memory only, the file is kept", self.label, self.path, reason
         )
 
     def _quarantine(self, error: Exception) -> None:
         """Move an unreadable database aside (keeping only the newest such copy) and start afresh."""
         self._drop_connection()
         aside = f"{self.path}.corrupt-{int(time.time())}"
-        log.warning("index store %s is corrupt (%s); moved to %s and rebuilding", self.path, error, aside)
+        log.warning("%s %s is corrupt (%s); moved to %s and rebuilding", self.label, self.path, error, aside)
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.replace(self.path + suffix, aside + suffix)
@@ -181,7 +195,7 @@ class Store:
         except (sqlite3.Error, OSError) as e:
             self._unavailable(f"cannot be recreated: {describe(e)}")
             return
-        self.note = f"index store was corrupt ({error}); rebuilt"
+        self.note = f"{self.label} was corrupt ({error}); rebuilt"
 
     def _check_file(self) -> None:
         """Notice a database deleted or replaced under us, and reconnect."""
@@ -193,7 +207,7 @@ class Store:
             return  # cannot tell: carry on with the connection we have
         if st is not None and (st.st_dev, st.st_ino) == self._identity:
             return
-        log.warning("index store %s was deleted or replaced while in use; reopening it", self.path)
+        log.warning("%s %s was deleted or replaced while in use; reopening it", self.label, self.path)
         self._drop_connection()
         self._open()
         self._recreated = self._conn is not None
@@ -218,7 +232,7 @@ class Store:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                    if row is None or row[0] != _FORMAT:
+                    if row is None or row[0] != self.format:
                         taken_over = True
                         return default
                     result = fn(conn)
@@ -238,6 +252,13 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._drop_connection()
+
+
+class Store(Database):
+    """The persisted index of one root."""
+
+    def __init__(self, root: str, path: str | None = None) -> None:
+        super().__init__(path or db_path_for(root), os.path.realpath(root))
 
     # ---- files --------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from rtk_lsp.index import fsread, scan
+from rtk_lsp.index import content, fsread, scan
 from rtk_lsp.index.analyze import analyze, analyze_batch, worker_init
 from rtk_lsp.index.commits import History
 from rtk_lsp.index.gitdir import read_head
@@ -97,6 +97,8 @@ class Workspace:
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
         self._store = Store(self.root) if use_store else None
+        # Shared by every workspace of this process (and, through its file, of the machine).
+        self._content = content.shared() if use_store else None
         # Overlays have their own lock: editors set them from the event loop, which must
         # never wait for a refresh holding the main lock.
         self._overlay_lock = threading.Lock()
@@ -285,7 +287,7 @@ class Workspace:
 
     def _history(self, run: _Run) -> History:
         run.progress("history", 0, 1)
-        history = load_history(self.root, self.settings.history_depth, run.previous_history)
+        history = load_history(self.root, self.settings.history_depth, run.previous_history, self._content)
         if history.note:
             run.notes.append(history.note)
         run.lap("history")
@@ -310,8 +312,9 @@ class Workspace:
                 f"changed={len(run.changed)} hits={run.hits} misses={run.misses}",
                 sum(run.timings.values()),
             )
-            if self._store.note:  # what is wrong with the store, for as long as it is
-                run.notes.append(self._store.note)
+            for db in (self._store, self._content):  # what is wrong with a store, for as long as it is
+                if db is not None and db.note:
+                    run.notes.append(db.note)
         run.lap("store")
 
     def _publish(self, run: _Run, lexical: LexicalIndex, graph: Graph, history: History) -> Snapshot:

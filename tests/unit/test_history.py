@@ -7,6 +7,7 @@ import marshal
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +87,35 @@ def repo(tmp_path: Path) -> Repo:
 
 
 @pytest.fixture
-def log_revs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records the revision argument of every `git log` the module runs."""
-    revs: list[str] = []
+def log_revs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Records the commits whose changes every `git log` the module runs reads."""
+    reads: list[list[str]] = []
     real = hist._log
 
-    def spy(repo: Any, rev: str, *args: Any) -> list[Commit]:
-        revs.append(rev)
-        return real(repo, rev, *args)
+    def spy(repo: Any, shas: list[str], *args: Any) -> list[Commit]:
+        reads.append(list(shas))
+        return real(repo, shas, *args)
 
     monkeypatch.setattr(hist, "_log", spy)
-    return revs
+    return reads
+
+
+class DictCache:
+    """A `CommitCache` in a dict, as a machine-wide store would hold it."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Commit] = {}
+
+    def get_commits(self, keys: Iterable[str]) -> dict[str, Commit]:
+        return {k: self.rows[k] for k in keys if k in self.rows}
+
+    def put_commits(self, commits: Mapping[str, Commit]) -> None:
+        self.rows.update(commits)
+
+
+def shas_of(h: History, *subjects: str) -> list[str]:
+    by_subject = {c.subject: c.sha for c in h.commits}
+    return [by_subject[s] for s in subjects]
 
 
 def assert_same(a: History, b: History) -> None:
@@ -184,7 +203,7 @@ def test_subdirectory_workspace(repo: Repo) -> None:
     assert deeper.counts == {"y.py": 1}
 
 
-def test_incremental_forward_equals_full_rebuild(repo: Repo, log_revs: list[str]) -> None:
+def test_incremental_forward_equals_full_rebuild(repo: Repo, log_revs: list[list[str]]) -> None:
     repo.commit("one", a_dot_py="1\n", b_dot_py="1\n")
     repo.commit("two", b_dot_py="2\n")
     old = load_history(str(repo.path))
@@ -193,12 +212,12 @@ def test_incremental_forward_equals_full_rebuild(repo: Repo, log_revs: list[str]
 
     log_revs.clear()
     inc = load_history(str(repo.path), previous=old)
-    assert log_revs == [f"{old.head}..{n2}"]
+    assert log_revs == [[n2, n1]]  # only the commits not seen before
     assert [c.sha for c in inc.commits] == [n2, n1, *(c.sha for c in old.commits)]
     assert_same(inc, load_history(str(repo.path)))
 
 
-def test_incremental_across_merge_of_older_branch_equals_full(repo: Repo, log_revs: list[str]) -> None:
+def test_incremental_across_merge_of_older_branch_equals_full(repo: Repo, log_revs: list[list[str]]) -> None:
     repo.commit("base", a_dot_py="1\n")
     repo.git("checkout", "-q", "-b", "topic")
     repo.commit("topic 1", t_dot_py="1\n")  # older than the main commits below
@@ -213,14 +232,14 @@ def test_incremental_across_merge_of_older_branch_equals_full(repo: Repo, log_re
 
     log_revs.clear()
     inc = load_history(str(repo.path), previous=old)
-    assert log_revs == [f"{old.head}..{repo.head()}"]
     full = load_history(str(repo.path))
+    assert sorted(log_revs[0]) == sorted(shas_of(full, "after", "topic 2", "topic 1"))
     assert_same(inc, full)
     # Ranked by commit time, not by when they reached HEAD.
     assert [c.subject for c in full.commits] == ["after", "main 2", "main 1", "topic 2", "topic 1", "base"]
 
 
-def test_unchanged_head_returns_previous(repo: Repo, log_revs: list[str]) -> None:
+def test_unchanged_head_returns_previous(repo: Repo, log_revs: list[list[str]]) -> None:
     repo.commit("one", a_dot_py="1\n")
     old = load_history(str(repo.path))
     log_revs.clear()
@@ -228,7 +247,7 @@ def test_unchanged_head_returns_previous(repo: Repo, log_revs: list[str]) -> Non
     assert log_revs == []
 
 
-def test_rewrite_falls_back_to_full_rebuild(repo: Repo, log_revs: list[str]) -> None:
+def test_rewrite_falls_back_to_full_rebuild(repo: Repo, log_revs: list[list[str]]) -> None:
     for i in range(4):
         repo.commit(f"c{i}", a_dot_py=f"{i}\n", **{f"f{i}_dot_py": "x\n"})
     old = load_history(str(repo.path))
@@ -238,11 +257,51 @@ def test_rewrite_falls_back_to_full_rebuild(repo: Repo, log_revs: list[str]) -> 
 
     log_revs.clear()
     h = load_history(str(repo.path), previous=old)
-    assert log_revs == [new]
+    assert log_revs == [[new]]
     assert not dropped & {c.sha for c in h.commits}
     assert [c.subject for c in h.commits] == ["rewritten", "c1", "c0"]
     assert h.counts == {"a.py": 3, "g.py": 1, "f1.py": 1, "f0.py": 1}
     assert_same(h, load_history(str(repo.path)))
+
+
+def test_moving_head_anywhere_reads_only_unseen_commits(repo: Repo, log_revs: list[list[str]]) -> None:
+    cache = DictCache()
+    for i in range(4):
+        repo.commit(f"c{i}", a_dot_py=f"{i}\n", **{f"f{i}_dot_py": "x\n"})
+    at_tip = load_history(str(repo.path), cache=cache)
+    tip = repo.head()
+    repo.git("checkout", "-q", "-b", "side", "HEAD~3")
+    repo.commit("side", s_dot_py="1\n")
+
+    log_revs.clear()
+    side = load_history(str(repo.path), previous=at_tip, cache=cache)
+    assert log_revs == [shas_of(side, "side")]
+    assert_same(side, load_history(str(repo.path)))
+
+    # Back to the tip with no previous history at all: every commit is in the cache.
+    repo.git("checkout", "-q", tip)
+    log_revs.clear()
+    back = load_history(str(repo.path), cache=cache)
+    assert log_revs == []
+    assert_same(back, at_tip)
+
+
+def test_a_worktree_reuses_its_repository_history(
+    repo: Repo, tmp_path: Path, log_revs: list[list[str]]
+) -> None:
+    cache = DictCache()
+    repo.commit("one", a_dot_py="1\n", sub__b_dot_py="1\n")
+    repo.commit("two", sub__b_dot_py="2\n")
+    main = load_history(str(repo.path), cache=cache)
+    sub = load_history(str(repo.path / "sub"), cache=cache)
+    other = tmp_path / "other"
+    repo.git("worktree", "add", "-q", "--detach", str(other))
+
+    log_revs.clear()
+    assert_same(load_history(str(other), cache=cache), main)
+    assert_same(load_history(str(other / "sub"), cache=cache), sub)
+    assert log_revs == []
+    assert [c.files for c in sub.commits] == [("b.py",), ("b.py",)]  # relative to the subfolder
 
 
 def test_reset_to_older_commit_rebuilds(repo: Repo) -> None:
@@ -255,7 +314,7 @@ def test_reset_to_older_commit_rebuilds(repo: Repo) -> None:
     assert_same(h, load_history(str(repo.path)))
 
 
-def test_depth_trimming(repo: Repo, log_revs: list[str]) -> None:
+def test_depth_trimming(repo: Repo, log_revs: list[list[str]]) -> None:
     for i in range(5):
         repo.commit(f"c{i}", **{f"f{i}_dot_py": "x\n"})
     h3 = load_history(str(repo.path), depth=3)
@@ -270,15 +329,15 @@ def test_depth_trimming(repo: Repo, log_revs: list[str]) -> None:
     repo.commit("c6", f6_dot_py="x\n")
     log_revs.clear()
     inc = load_history(str(repo.path), depth=3, previous=h3)
-    assert len(log_revs) == 1 and ".." in log_revs[0]
     assert [c.subject for c in inc.commits] == ["c6", "c5", "c4"]
+    assert log_revs == [shas_of(inc, "c6", "c5")]
     assert_same(inc, load_history(str(repo.path), depth=3))
 
-    # A larger window than the previous one held cannot be served incrementally.
+    # A larger window than the previous one held reads the older commits it lacks.
     log_revs.clear()
     wide = load_history(str(repo.path), depth=6, previous=inc)
-    assert ".." not in log_revs[0]
     assert [c.subject for c in wide.commits] == ["c6", "c5", "c4", "c3", "c2", "c1"]
+    assert log_revs == [shas_of(wide, "c3", "c2", "c1")]
 
     # Same HEAD, smaller window: trimmed without asking git.
     log_revs.clear()
@@ -290,7 +349,7 @@ def test_depth_trimming(repo: Repo, log_revs: list[str]) -> None:
     log_revs.clear()
     repo.commit("c7", f7_dot_py="x\n")
     h_all = load_history(str(repo.path), depth=100, previous=h10)
-    assert ".." in log_revs[0]
+    assert log_revs == [shas_of(h_all, "c7", "c6", "c5")]
     assert h_all.complete
     assert_same(h_all, load_history(str(repo.path), depth=100))
 
@@ -313,7 +372,7 @@ def test_wide_commits_count_in_churn_but_not_cochange(repo: Repo) -> None:
     assert h.cochange["w01.py"] == {f"w{i:02}.py": 1 for i in range(COCHANGE_MAX_FILES) if i != 1}
 
 
-def test_renames_carry_history_to_the_new_name(repo: Repo, log_revs: list[str]) -> None:
+def test_renames_carry_history_to_the_new_name(repo: Repo, log_revs: list[list[str]]) -> None:
     body = "".join(f"line {i}\n" for i in range(40))
     repo.commit("add", pkg__a_dot_py=body, x_dot_py="1\n")
     repo.commit("edit both", pkg__a_dot_py=body + "more\n", x_dot_py="2\n")
@@ -332,7 +391,7 @@ def test_renames_carry_history_to_the_new_name(repo: Repo, log_revs: list[str]) 
 
     log_revs.clear()
     inc = load_history(str(repo.path), previous=old)
-    assert ".." in log_revs[0]
+    assert log_revs == [shas_of(h, "new a", "edit b", "rename")]
     assert_same(inc, h)
 
 
@@ -387,7 +446,7 @@ def test_detached_head(repo: Repo) -> None:
     assert h.counts == {"a.py": 2, "b.py": 1}
 
 
-def test_shallow_clone(repo: Repo, tmp_path: Path, log_revs: list[str]) -> None:
+def test_shallow_clone(repo: Repo, tmp_path: Path, log_revs: list[list[str]]) -> None:
     repo.commit("c0", early_dot_py="1\n", keep_dot_py="0\n")
     for i in range(1, 5):
         repo.commit(f"c{i}", keep_dot_py=f"{i}\n", **{f"f{i}_dot_py": "x\n"})
