@@ -1,5 +1,5 @@
 """The command line: `rtk-lsp index | plan | demo | lsp | mcp | serve | install-mcp | install-hook |
-gain | episodes`.
+gain | episodes | cache`.
 
 Each command declares its flags in `build_parser` (every flag says its default) and runs as a
 `cmd_*(args) -> exit code` function. Options may be written before or after the command's name:
@@ -433,9 +433,58 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=hook.cmd_install_hook)
 
+    sp = sub.add_parser(
+        "cache",
+        help="show (--stats) or trim (--prune) the machine-wide content store",
+        description="The content store holds what parsing produced, by content, for every workspace, "
+        "branch and worktree on this machine, and commits by id. A budget bounds it "
+        "(RTK_LSP_CACHE_BUDGET_MB, default 1024); least recently used rows go first.",
+    )
+    what = sp.add_mutually_exclusive_group()
+    what.add_argument("--stats", action="store_true", help="print rows and bytes by kind (the default)")
+    what.add_argument(
+        "--prune", action="store_true", help="delete least recently used rows down to --budget-mb"
+    )
+    sp.add_argument(
+        "--budget-mb", type=float, metavar="MB", help="what --prune trims to (default: the store's budget)"
+    )
+    sp.add_argument("--format", choices=("text", "json"), default="text", help="(default text)")
+    sp.set_defaults(func=cmd_cache)
+
     for command in sub.choices.values():
         command.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     return p
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from rtk_lsp.index.content import ContentStore
+
+    if args.budget_mb is not None and (not args.prune or args.budget_mb < 0):
+        print("rtk-lsp cache: --budget-mb takes a number >= 0, with --prune", file=sys.stderr)
+        return 2
+    store = ContentStore()
+    try:
+        pruned = None
+        if args.prune:
+            budget = None if args.budget_mb is None else int(args.budget_mb * 2**20)
+            pruned = store.prune(budget)
+        stats = store.stats()
+    finally:
+        store.close()
+    if pruned is not None:
+        stats["pruned"] = {"rows": pruned[0], "bytes": pruned[1]}
+    if args.format == "json":
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"content store: {stats['path']}")
+    print(f"  {stats['bytes'] / 2**20:.1f} MB of rows (budget {stats['budget_bytes'] / 2**20:.0f} MB)")
+    for kind, entry in sorted(stats["kinds"].items()):
+        print(f"  {kind}: {entry['rows']} rows, {entry['bytes'] / 2**20:.1f} MB")
+    if pruned is not None:
+        print(f"  pruned {pruned[0]} rows, {pruned[1] / 2**20:.1f} MB")
+    if stats["note"]:
+        print(f"  note: {stats['note']}")
+    return 0
 
 
 def _budget(text: str) -> int:

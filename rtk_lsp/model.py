@@ -126,7 +126,9 @@ class FileFacts:
 EMPTY_FACTS = FileFacts()
 
 
-@dataclass(frozen=True, slots=True)
+# weakref_slot: the index shares the facts of one content among the paths that hold it
+# through weak references to the records (index/content.py).
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class FileRecord:
     """One indexed file: metadata, extracted facts and its body terms."""
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rtk_lsp.index.languages import detect_language, has_facts
+from rtk_lsp.index.languages import MANIFEST_NAMES, detect_language, has_facts
 from rtk_lsp.index.scan import FileContent, ScannedFile, classify, read_file
 from rtk_lsp.model import DATA_KINDS, EMPTY_FACTS, FileFacts, FileRecord
 from rtk_lsp.text import term_counts, word_terms
@@ -68,6 +68,14 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         tokens = estimate_tokens(text)
         facts = _facts(sf.rel_path, language, text)
         body = dict(term_counts(text))
+    return _record(sf, content, (lines, tokens, facts, body, symbol_terms(facts)))
+
+
+def _record(
+    sf: ScannedFile, content: FileContent, extracted: tuple[int, int, FileFacts, Any, Any]
+) -> FileRecord:
+    lines, tokens, facts, body, sym = extracted
+    language = detect_language(sf.rel_path)
     return FileRecord(
         sf.rel_path,
         language,
@@ -79,8 +87,27 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         tokens,
         facts,
         body,
-        symbol_terms(facts),
+        sym,
     )
+
+
+def content_key(rel_path: str, kind: str, digest: str) -> str | None:
+    """What a file's record (but its path and stat) depends on: its bytes, its language, how it
+    was classified and, for build manifests, its name. None when it cannot be shared (unread)."""
+    if kind == "unreadable" or not digest:
+        return None
+    name = rel_path.rpartition("/")[2]
+    return f"{digest}:{detect_language(rel_path)}:{kind}:{name if name in MANIFEST_NAMES else ''}"
+
+
+def content_row(rec: FileRecord) -> tuple[Any, ...]:
+    """The part of a record any path with the same content key shares."""
+    return (rec.lines, rec.tokens, rec.facts.to_wire(), rec.body_terms, rec.sym_terms)
+
+
+def record_from_row(sf: ScannedFile, content: FileContent, row: Any) -> FileRecord:
+    lines, tokens, facts, body, sym = row
+    return _record(sf, content, (lines, tokens, FileFacts.from_wire(facts), body, sym))
 
 
 def analyze(

@@ -30,7 +30,7 @@ from rtk_lsp.index.store import FORMAT as EXTRACTOR_FORMAT
 from rtk_lsp.index.store import Database, code_digest
 from rtk_lsp.paths import cache_dir
 
-__all__ = ["DEFAULT_BUDGET_MB", "ContentStore", "budget_bytes", "shared"]
+__all__ = ["DEFAULT_BUDGET_MB", "ContentStore", "acquire", "budget_bytes", "live", "release"]
 
 LAYOUT = 1
 # What rows hold and the code that made them: rows of another format are never read.
@@ -201,18 +201,32 @@ class ContentStore(Database):
         return self._run(go, (0, 0), write=True)
 
 
-_shared: dict[str, ContentStore] = {}
+_shared: dict[str, tuple[ContentStore, int]] = {}  # by path: the store and how many hold it
 _shared_lock = threading.Lock()
 
 
-def shared() -> ContentStore:
-    """This process's content store (one per cache folder): every workspace here uses the same one."""
+def acquire() -> ContentStore:
+    """This process's content store (one per cache folder), shared by every workspace here;
+    `release` it when done: the last release closes the file (a cache folder may be unmounted)."""
     path = os.path.join(cache_dir(), "content.sqlite")
     with _shared_lock:
-        store = _shared.get(path)
+        store, users = _shared.get(path) or (None, 0)
         if store is None:
-            store = _shared[path] = ContentStore(path)
+            store = ContentStore(path)
+        _shared[path] = (store, users + 1)
         return store
+
+
+def release(store: ContentStore) -> None:
+    with _shared_lock:
+        held, users = _shared.get(store.path) or (None, 0)
+        if held is not store:
+            store.close()
+        elif users <= 1:
+            del _shared[store.path]
+            store.close()
+        else:
+            _shared[store.path] = (store, users - 1)
 
 
 # Records by content key that some workspace of this process holds: another path, root or

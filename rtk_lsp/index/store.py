@@ -1,5 +1,8 @@
 """SQLite persistence of a workspace's index, one database per workspace root.
 
+A root's rows are paths with their stat, each pointing at its content's row in the
+machine-wide content store (`content.py`, built on `Database` below).
+
 WAL mode lets a second process (the CLI beside a running server) read while one
 writes; every write is one short transaction of idempotent upserts, so two
 processes refreshing the same workspace converge on the same rows. The index is a
@@ -34,8 +37,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from rtk_lsp.index.analyze import content_key
 from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
 from rtk_lsp.model import FileRecord
 from rtk_lsp.paths import db_path_for
@@ -45,7 +49,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bump when the shape of stored rows or the extraction logic changes: old rows are then rebuilt.
-SCHEMA_VERSION = 5  # 5: paths are stored as bytes (file names need not be UTF-8)
+# 5: paths are stored as bytes (file names need not be UTF-8); 6: rows point at content (content.py)
+SCHEMA_VERSION = 6
 
 
 def code_digest(modules: Iterable[ModuleType]) -> str:
@@ -85,13 +90,22 @@ EVENTS_MAX_ROWS = 5000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL, data BLOB NOT NULL);
+    mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, content TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS history (head TEXT PRIMARY KEY, created REAL NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     ms REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 """
+
+
+class StoredFile(NamedTuple):
+    rel_path: str
+    hash: str
+    size: int
+    mtime_ns: int
+    kind: str
+    content: str  # the key of its row in the content store, "" for none
 
 
 def _key(path: str) -> bytes:
@@ -262,29 +276,37 @@ class Store(Database):
 
     # ---- files --------------------------------------------------------------------------------
 
-    def load_files(self) -> dict[str, FileRecord]:
-        def go(conn: sqlite3.Connection) -> dict[str, FileRecord]:
+    def load_files(self) -> dict[str, StoredFile]:
+        """The files as last saved: their stat and which content they hold (`content_key`)."""
+
+        def go(conn: sqlite3.Connection) -> dict[str, StoredFile]:
             out = {}
-            for path, data in conn.execute("SELECT path, data FROM files"):
-                try:
-                    rec = FileRecord.from_row(marshal.loads(data))
-                except (ValueError, EOFError, TypeError) as e:
-                    log.info("dropping unreadable stored row for %r: %s", path, e)
-                    continue
-                out[rec.rel_path] = rec
+            for path, digest, size, mtime_ns, kind, key in conn.execute("SELECT * FROM files"):
+                rel = bytes(path).decode("utf-8", errors="surrogateescape")
+                out[rel] = StoredFile(rel, digest, size, mtime_ns, kind, key)
             return out
 
         return self._run(go, {})
 
     def save_files(self, upserts: Iterable[FileRecord], deletes: Iterable[str]) -> None:
-        rows = [(_key(r.rel_path), r.hash, r.size, r.mtime_ns, marshal.dumps(r.to_row())) for r in upserts]
+        rows = [
+            (
+                _key(r.rel_path),
+                r.hash,
+                r.size,
+                r.mtime_ns,
+                r.kind,
+                content_key(r.rel_path, r.kind, r.hash) or "",
+            )
+            for r in upserts
+        ]
         dels = [(_key(p),) for p in deletes]
         if not rows and not dels:
             return
 
         def go(conn: sqlite3.Connection) -> None:
-            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             conn.executemany("DELETE FROM files WHERE path = ?", dels)
+            conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
 
         self._run(go, None, write=True)
 

@@ -15,18 +15,28 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from rtk_lsp.index import content, fsread, scan
-from rtk_lsp.index.analyze import analyze, analyze_batch, worker_init
+from rtk_lsp.index.analyze import (
+    analyze,
+    analyze_batch,
+    content_key,
+    content_row,
+    record_from_content,
+    record_from_row,
+    worker_init,
+)
 from rtk_lsp.index.commits import History
+from rtk_lsp.index.costs import costs
 from rtk_lsp.index.gitdir import read_head
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.history import load_history
 from rtk_lsp.index.languages import detect_language
 from rtk_lsp.index.lexical import LexicalIndex
-from rtk_lsp.index.scan import ScannedFile
+from rtk_lsp.index.scan import FileContent, ScannedFile
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.store import Store
 from rtk_lsp.model import FileRecord
@@ -36,9 +46,12 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
 
-# Below this many files to parse, worker processes cost more to start than they save.
-POOL_MIN_FILES = 200
 POOL_BATCH = 48
+# Files read and hashed before their contents are looked up at once: bounds the text held.
+READ_CHUNK = 256
+
+# A file read from disk on its way to a record: its content, and the key of that content.
+_Read = tuple[ScannedFile, FileContent, str]
 
 
 def files_fingerprint(files: Mapping[str, FileRecord], go_module: str) -> str:
@@ -72,7 +85,11 @@ class _Run:
     new: dict[str, FileRecord] = dataclasses.field(default_factory=dict)  # the files after
     changed: set[str] = dataclasses.field(default_factory=set)  # removed, added or with new content
     to_store: list[FileRecord] = dataclasses.field(default_factory=list)
+    parsed: list[FileRecord] = dataclasses.field(default_factory=list)  # made by a parser, not looked up
+    forgotten: set[str] = dataclasses.field(default_factory=set)  # stored paths whose content is gone
+    bulk: bool = False  # the lexical index and graph were built afresh
     hits: int = 0
+    reused: int = 0  # files with new content that the content store already held
     misses: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # ms per phase, in order
@@ -98,7 +115,7 @@ class Workspace:
         self._snapshot: Snapshot | None = None
         self._store = Store(self.root) if use_store else None
         # Shared by every workspace of this process (and, through its file, of the machine).
-        self._content = content.shared() if use_store else None
+        self._content = content.acquire() if use_store else None
         # Overlays have their own lock: editors set them from the event loop, which must
         # never wait for a refresh holding the main lock.
         self._overlay_lock = threading.Lock()
@@ -107,6 +124,9 @@ class Workspace:
         self._generation = 0
         self._graph_fingerprint = ""  # of the files whose graph edges the store holds
         self._totals = {"hits": 0, "misses": 0}
+        # How the last refresh went beyond its snapshot's figures: contents looked up, parsed,
+        # and whether it took the bulk path.
+        self.last_refresh: dict[str, int | bool] = {}
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -132,6 +152,9 @@ class Workspace:
             if self._store is not None:
                 self._save_graph()
                 self._store.close()
+            if self._content is not None:
+                content.release(self._content)
+                self._content = None
 
     def _save_graph(self) -> None:
         """Persist the call graph's edges if they changed since they were last stored.
@@ -184,10 +207,18 @@ class Workspace:
         return run
 
     def _load(self, run: _Run) -> None:
-        """A cold start: files and history as the store kept them."""
+        """A cold start: files and history as the store kept them, contents from the content store."""
         run.progress("load", 0, 1)
         if self._store is not None:
-            run.old = self._store.load_files()
+            stored = self._store.load_files()
+            reads = [
+                (ScannedFile(f.rel_path, f.size, f.mtime_ns), FileContent(f.kind, f.hash, None), f.content)
+                for f in stored.values()
+                if f.content
+            ]
+            found, _ = self._lookup(reads)
+            run.old = {rec.rel_path: rec for rec in found}
+            run.forgotten = set(stored) - set(run.old)
             wire = self._store.load_history()
             if wire is not None:
                 try:
@@ -195,6 +226,36 @@ class Workspace:
                 except (ValueError, TypeError, IndexError):
                     run.stored_history = None
         run.lap("load")
+
+    def _lookup(self, reads: list[_Read]) -> tuple[list[FileRecord], list[_Read]]:
+        """Records of the contents seen before (by this process, then by any on the machine), and
+        the reads that need a parser."""
+        found: list[FileRecord] = []
+        rest: list[_Read] = []
+        for sf, c, key in reads:
+            shared = content.live.get(key)
+            if shared is None:
+                rest.append((sf, c, key))
+            else:  # one set of facts and terms for every path holding this content
+                found.append(
+                    dataclasses.replace(shared, rel_path=sf.rel_path, size=sf.size, mtime_ns=sf.mtime_ns)
+                )
+        if not rest or self._content is None:
+            return found, rest
+        rows = self._content.get("f", (key for _, _, key in rest))
+        missing: list[_Read] = []
+        for sf, c, key in rest:
+            row = rows.get(key)
+            try:
+                rec = record_from_row(sf, c, row) if row is not None else None
+            except (ValueError, TypeError):
+                rec = None
+            if rec is None:
+                missing.append((sf, c, key))
+            else:
+                content.live[key] = rec
+                found.append(rec)
+        return found, missing
 
     def _scan(self, run: _Run, paths: Iterable[str] | None) -> None:
         """Which files to look at: all of them (a scan), or the changed paths and unsaved files."""
@@ -242,7 +303,7 @@ class Workspace:
         for p in run.removed:
             run.new.pop(p, None)
         run.changed = set(run.removed)
-        for rec, before, overlay in self._analyze(pending, run.progress):
+        for rec, before, overlay in self._analyze(pending, run):
             run.new[rec.rel_path] = rec
             if overlay is None:
                 run.to_store.append(rec)
@@ -263,16 +324,30 @@ class Workspace:
         run.progress("graph", 0, 1)
         old, new, changed, prev = run.old, run.new, run.changed, run.prev
         go_module = _go_module(self.root)
-        if prev is not None:
+        model = costs()
+        if prev is not None and not model.rebuild_pays(len(changed), len(new)):
+            t0 = time.perf_counter()
             lexical = prev.lexical.updated(
                 [old[p] for p in changed if p in old], [new[p] for p in changed if p in new]
             )
             run.lap("lexical")
+            t1 = time.perf_counter()
             graph = prev.graph.updated(old, new, changed, go_module)
             run.lap("graph")
+            model.observe("lexical_update", (t1 - t0) * 1000, len(changed))
+            model.observe("graph_update", (time.perf_counter() - t1) * 1000, len(changed))
             return lexical, graph, False
+        t0 = time.perf_counter()
         lexical = LexicalIndex.build(new.values())
         run.lap("lexical")
+        model.observe("lexical_build", (time.perf_counter() - t0) * 1000, len(new))
+        if prev is not None:  # the bulk path: a large change set costs what a rebuild does
+            run.bulk = True
+            t1 = time.perf_counter()
+            graph = Graph.build(new, go_module)
+            run.lap("graph")
+            model.observe("graph_build", (time.perf_counter() - t1) * 1000, len(new))
+            return lexical, graph, False
         stored = None
         if self._store is not None and old:
             fp = files_fingerprint(old, go_module)
@@ -281,7 +356,9 @@ class Workspace:
         if stored is not None:
             graph = Graph.from_edges(old, stored).updated(old, new, changed, go_module)
         else:
+            t1 = time.perf_counter()
             graph = Graph.build(new, go_module)
+            model.observe("graph_build", (time.perf_counter() - t1) * 1000, len(new))
         run.lap("graph")
         return lexical, graph, stored is None
 
@@ -297,7 +374,12 @@ class Workspace:
         """Files parsed from disk (not unsaved text), a new HEAD's history, and an event."""
         run.progress("store", 0, 1)
         if self._store is not None:
-            self._store.save_files(run.to_store, run.removed)
+            # Content first: a path row never points at content that was not written.
+            if self._content is not None:
+                refill = self._content.take_recreated()
+                made = [r for p, r in run.new.items() if p not in run.overlays] if refill else run.parsed
+                self._content.put("f", {k: content_row(r) for r in made if (k := _key_of(r))})
+            self._store.save_files(run.to_store, run.removed | (run.forgotten - run.new.keys()))
             # Deleted under us and recreated empty: refill it, or the next start is cold.
             recreated = self._store.take_recreated()
             if recreated:
@@ -309,7 +391,8 @@ class Workspace:
             kind = "hit" if not run.changed and run.prev is not None else "refresh" if run.prev else "load"
             self._store.record_event(
                 kind,
-                f"changed={len(run.changed)} hits={run.hits} misses={run.misses}",
+                f"changed={len(run.changed)} hits={run.hits} misses={run.misses} reused={run.reused}"
+                + (" bulk" if run.bulk else ""),
                 sum(run.timings.values()),
             )
             for db in (self._store, self._content):  # what is wrong with a store, for as long as it is
@@ -319,6 +402,7 @@ class Workspace:
 
     def _publish(self, run: _Run, lexical: LexicalIndex, graph: Graph, history: History) -> Snapshot:
         """The next snapshot, for readers from now on."""
+        self.last_refresh = {"reused": run.reused, "parsed": len(run.parsed), "bulk": run.bulk}
         self._totals["hits"] += run.hits
         self._totals["misses"] += run.misses
         moved = run.previous_history is not history
@@ -359,70 +443,169 @@ class Workspace:
         return out
 
     def _analyze(
-        self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], progress: ProgressFn
+        self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], run: _Run
     ) -> Iterable[tuple[FileRecord, FileRecord | None, str | None]]:
-        """Records for `pending` files as (record, record before, overlay used)."""
+        """Records for `pending` files as (record, record before, overlay used).
+
+        Each file is read and hashed; the same content as before keeps its record, content the
+        machine has seen is looked up, and only the rest is parsed: in worker processes when
+        there are enough of them to pay for their start (`costs`).
+        """
         total = len(pending)
         max_size = self.settings.max_file_size
-        progress("parse", 0, total)
+        run.progress("parse", 0, total)
         done = 0
-        # Files never seen before go to worker processes on a cold start; re-reads of known
-        # files compare hashes first and are few.
-        fresh = [sf for sf, before, overlay in pending if before is None and overlay is None]
-        if len(fresh) >= POOL_MIN_FILES:
-            for pooled in self._analyze_in_pool(fresh, max_size, progress, total):
-                done += 1
-                yield pooled, None, None
-            pending = [(sf, b, o) for sf, b, o in pending if not (b is None and o is None)]
+        befores: dict[str, FileRecord | None] = {}
+        disk: list[ScannedFile] = []
         for sf, before, overlay in pending:
-            prev_hash = before.hash if before is not None and overlay is None else None
-            rec = analyze(self.root, sf, max_size, prev_hash, overlay)
-            if rec is None:  # same content as `before`: keep its facts with the new stat
-                assert before is not None
-                yield dataclasses.replace(before, size=sf.size, mtime_ns=sf.mtime_ns), before, overlay
-            else:
-                yield rec, before, overlay
-            done += 1
-            if done % 50 == 0 or done == total:
-                progress("parse", done, total)
+            if overlay is None:
+                befores[sf.rel_path] = before
+                disk.append(sf)
+                continue
+            rec = analyze(self.root, sf, max_size, None, overlay)
+            assert rec is not None
+            yield rec, before, overlay
+        # Largest files first, so that parser processes get the long ones early and finish together.
+        disk.sort(key=lambda sf: -sf.size)
+        parser = _Parser(self.root, max_size, run)
+        for i in range(0, len(disk), READ_CHUNK):
+            reads: list[_Read] = []
+            for sf in disk[i : i + READ_CHUNK]:
+                c = scan.read_file(self.root, sf.rel_path, max_size)
+                before = befores[sf.rel_path]
+                key = content_key(sf.rel_path, c.kind, c.hash)
+                if before is not None and before.hash == c.hash:  # a new stat, the same content
+                    yield dataclasses.replace(before, size=sf.size, mtime_ns=sf.mtime_ns), before, None
+                elif key is None:
+                    yield record_from_content(sf, c), before, None
+                else:
+                    reads.append((sf, c, key))
+            found, misses = self._lookup(reads)
+            run.reused += len(found)
+            for rec in found:
+                yield rec, befores[rec.rel_path], None
+            for rec in parser.add(misses):
+                yield rec, befores[rec.rel_path], None
+            done = min(total, done + READ_CHUNK)
+            run.progress("parse", done, total)
+        for rec in parser.finish():
+            yield rec, befores[rec.rel_path], None
+        run.progress("parse", total, total)
 
-    def _analyze_in_pool(
-        self, files: list[ScannedFile], max_size: int, progress: ProgressFn, total: int
-    ) -> list[FileRecord]:
-        # Largest files first so that the last batches are short and both cores finish together.
-        files = sorted(files, key=lambda sf: -sf.size)
-        n_batches = max(1, len(files) // POOL_BATCH)
-        batches = [
-            (self.root, max_size, [(sf.rel_path, sf.size, sf.mtime_ns) for sf in files[i::n_batches]])
-            for i in range(n_batches)
-        ]
-        workers = max(1, min(os.cpu_count() or 1, 4))
-        # spawn, not fork: the language server has threads, and forking a threaded process can deadlock
-        ctx = multiprocessing.get_context("spawn")
+
+def _key_of(rec: FileRecord) -> str | None:
+    return content_key(rec.rel_path, rec.kind, rec.hash)
+
+
+class _Parser:
+    """Parses the files no store knew: in this process until there are enough of them to pay
+    for parser processes (`CostModel.pool_break_even`), then in those."""
+
+    def __init__(self, root: str, max_size: int, run: _Run) -> None:
+        self.root, self.max_size, self.run = root, max_size, run
+        self.workers = max(1, min(os.cpu_count() or 1, 4))
+        self.break_even = costs().pool_break_even(self.workers)
+        self.waiting: list[_Read] = []  # held (with their text) until the choice is made
+        self.batch: list[ScannedFile] = []
+        self.pool: ProcessPoolExecutor | None = None
+        self.failed = False
+        self.futures: list[Future[list[tuple[Any, ...]]]] = []
+        self.sent: list[list[ScannedFile]] = []
+        self.started = 0.0
+        self.pooled = 0
+
+    def add(self, reads: list[_Read]) -> list[FileRecord]:
+        """Records parsed right away (none while the choice is open or processes parse)."""
+        if self.failed:
+            return self._here(reads)
+        if self.pool is None:
+            self.waiting.extend(reads)
+            if len(self.waiting) < self.break_even or not self._start():
+                return [] if not self.failed else self._here(self._drain())
+            reads = self._drain()
+        for sf, _, _ in reads:
+            self.batch.append(sf)
+            if len(self.batch) >= POOL_BATCH:
+                self._send()
+        return []
+
+    def finish(self) -> list[FileRecord]:
+        if self.pool is None:
+            return self._here(self._drain())
+        self._send()
         out: list[FileRecord] = []
         try:
-            pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
+            for future, batch in zip(self.futures, self.sent, strict=True):
+                try:
+                    rows = future.result()
+                except BrokenProcessPool as e:
+                    log.warning("a parser process died (%s); parsing in this process", e)
+                    out.extend(self._reparse(batch))
+                    continue
+                out.extend(self._made(FileRecord.from_row(row)) for row in rows)
+                self.run.progress("parse", len(out), self.pooled)
+        finally:
+            # an aborted refresh (shutdown) must not wait for the queued batches
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if out:
+            costs().observe(
+                "pool_start",
+                (time.perf_counter() - self.started) * 1000 - len(out) * costs().ms["parse"] / self.workers,
+                1,
+            )
+        return out
+
+    def _drain(self) -> list[_Read]:
+        waiting, self.waiting = self.waiting, []
+        return waiting
+
+    def _start(self) -> bool:
+        # spawn, not fork: the language server has threads, and forking a threaded process can deadlock
+        try:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_init,
+                initargs=(os.getpid(),),
             )
         except (OSError, RuntimeError) as e:  # no worker processes here: do it in this one
             log.warning("worker processes unavailable (%s); indexing in-process", e)
-        else:
-            try:
-                for rows in pool.map(analyze_batch, batches):
-                    out.extend(FileRecord.from_row(row) for row in rows)
-                    progress("parse", len(out), total)
-            except BrokenProcessPool as e:
-                log.warning("a parser process died (%s); indexing in-process", e)
-                out = []
-            finally:
-                # an aborted refresh (shutdown) must not wait for the queued batches
-                pool.shutdown(wait=True, cancel_futures=True)
-            if out or not files:
-                return out
-        out = []
-        for sf in files:
-            rec = analyze(self.root, sf, max_size)
-            if rec is not None:
-                out.append(rec)
-                progress("parse", len(out), total)
+            self.failed = True
+            return False
+        self.started = time.perf_counter()
+        return True
+
+    def _send(self) -> None:
+        if not self.batch or self.pool is None:
+            return
+        batch, self.batch = self.batch, []
+        items = [(sf.rel_path, sf.size, sf.mtime_ns) for sf in batch]
+        future: Future[list[tuple[Any, ...]]] = Future()
+        try:
+            future = self.pool.submit(analyze_batch, (self.root, self.max_size, items))
+        except BrokenProcessPool as e:  # seen when its result is asked for
+            future.set_exception(e)
+        self.futures.append(future)
+        self.sent.append(batch)
+        self.pooled += len(batch)
+
+    def _here(self, reads: list[_Read]) -> list[FileRecord]:
+        t0 = time.perf_counter()
+        out = [self._made(record_from_content(sf, c)) for sf, c, _ in reads]
+        costs().observe("parse", (time.perf_counter() - t0) * 1000, len(out))
         return out
+
+    def _reparse(self, batch: list[ScannedFile]) -> list[FileRecord]:
+        out = []
+        for sf in batch:
+            rec = analyze(self.root, sf, self.max_size)
+            if rec is not None:
+                out.append(self._made(rec))
+        return out
+
+    def _made(self, rec: FileRecord) -> FileRecord:
+        key = _key_of(rec)
+        if key is not None:
+            content.live[key] = rec
+            self.run.parsed.append(rec)
+        return rec
