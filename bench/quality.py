@@ -31,7 +31,7 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from rtk_lsp.index.store import _FORMAT
+from rtk_lsp.index.store import FORMAT
 from rtk_lsp.plan.request import PlanRequest, RequestError, parse_task
 from rtk_lsp.plan.result import Plan
 from rtk_lsp.planning import build_snapshot, plan_snapshot
@@ -83,7 +83,7 @@ def checkout(repo: str, sha: str) -> str:
 
 def snapshot_for(case: dict) -> object:
     os.makedirs(SNAPS, exist_ok=True)
-    digest = _FORMAT.rsplit(":", 1)[-1]  # parser changes must re-index
+    digest = FORMAT.rsplit(":", 1)[-1]  # parser changes must re-index
     cached = os.path.join(SNAPS, f"{case['repo']}-{case['parent'][:12]}-{digest}.pickle")
     if os.path.exists(cached):
         with open(cached, "rb") as f:

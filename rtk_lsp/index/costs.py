@@ -14,11 +14,12 @@ import threading
 
 __all__ = ["CostModel", "costs"]
 
-# Milliseconds: per file parsed in this process; to start the parser processes; per file of a
-# lexical / graph build; per changed file of a lexical / graph patch.
+# Milliseconds: per KB parsed in this process (files differ in size far more than in kind); to
+# start the parser processes; per file of a lexical / graph build; per changed file of a
+# lexical / graph patch.
 DEFAULTS = {
-    "parse": 4.0,
-    "pool_start": 900.0,
+    "parse": 0.75,
+    "pool_start": 300.0,
     "lexical_build": 0.25,
     "lexical_update": 0.6,
     "graph_build": 0.35,
@@ -26,7 +27,8 @@ DEFAULTS = {
 }
 # Weight of the newest measurement: a few refreshes adapt the model, one odd one does not.
 ALPHA = 0.3
-# Fewer files than this say more about noise (a GC pause, a cold page cache) than about cost.
+# Less than this says more about noise (a GC pause, a cold page cache) than about cost.
+MIN_AMOUNT = {"parse": 64}  # KB
 MIN_FILES = 20
 
 
@@ -35,20 +37,20 @@ class CostModel:
         self._lock = threading.Lock()
         self.ms = dict(DEFAULTS)
 
-    def observe(self, what: str, elapsed_ms: float, files: int) -> None:
-        """Learn from `elapsed_ms` spent on `files` files (or, for "pool_start", once)."""
-        if what != "pool_start" and files < MIN_FILES:
+    def observe(self, what: str, elapsed_ms: float, amount: int) -> None:
+        """Learn from `elapsed_ms` spent on `amount` files (KB for "parse"; once for "pool_start")."""
+        if what != "pool_start" and amount < MIN_AMOUNT.get(what, MIN_FILES):
             return
-        per = max(0.0, elapsed_ms) / max(files, 1) if what != "pool_start" else max(0.0, elapsed_ms)
+        per = max(0.0, elapsed_ms) / max(amount, 1) if what != "pool_start" else max(0.0, elapsed_ms)
         with self._lock:
             self.ms[what] = (1 - ALPHA) * self.ms[what] + ALPHA * per
 
     def pool_break_even(self, workers: int) -> int:
-        """Files to parse from which parser processes pay for their start."""
+        """KB to parse from which parser processes pay for their start."""
         saved = self.ms["parse"] * (1 - 1 / max(workers, 1))
         if saved <= 0:
-            return 2**31
-        return max(MIN_FILES, int(self.ms["pool_start"] / saved) + 1)
+            return 2**62
+        return int(self.ms["pool_start"] / saved) + 1
 
     def rebuild_pays(self, changed: int, total: int) -> bool:
         """Whether building the lexical index and the graph afresh beats patching `changed` files."""

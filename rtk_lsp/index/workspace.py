@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -445,16 +445,22 @@ class Workspace:
     def _analyze(
         self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], run: _Run
     ) -> Iterable[tuple[FileRecord, FileRecord | None, str | None]]:
-        """Records for `pending` files as (record, record before, overlay used).
-
-        Each file is read and hashed; the same content as before keeps its record, content the
-        machine has seen is looked up, and only the rest is parsed: in worker processes when
-        there are enough of them to pay for their start (`costs`).
-        """
+        """Records for `pending` files as (record, record before, overlay used), with progress."""
         total = len(pending)
-        max_size = self.settings.max_file_size
         run.progress("parse", 0, total)
-        done = 0
+        for done, item in enumerate(self._records(pending, run), 1):
+            yield item
+            if done % 50 == 0 or done == total:
+                run.progress("parse", done, total)
+
+    def _records(
+        self, pending: list[tuple[ScannedFile, FileRecord | None, str | None]], run: _Run
+    ) -> Iterable[tuple[FileRecord, FileRecord | None, str | None]]:
+        """Each file is read and hashed; the same content as before keeps its record, content the
+        machine has seen is looked up, and only the rest is parsed: in worker processes when
+        there is enough of it to pay for their start (`costs`).
+        """
+        max_size = self.settings.max_file_size
         befores: dict[str, FileRecord | None] = {}
         disk: list[ScannedFile] = []
         for sf, before, overlay in pending:
@@ -486,11 +492,8 @@ class Workspace:
                 yield rec, befores[rec.rel_path], None
             for rec in parser.add(misses):
                 yield rec, befores[rec.rel_path], None
-            done = min(total, done + READ_CHUNK)
-            run.progress("parse", done, total)
         for rec in parser.finish():
             yield rec, befores[rec.rel_path], None
-        run.progress("parse", total, total)
 
 
 def _key_of(rec: FileRecord) -> str | None:
@@ -506,13 +509,13 @@ class _Parser:
         self.workers = max(1, min(os.cpu_count() or 1, 4))
         self.break_even = costs().pool_break_even(self.workers)
         self.waiting: list[_Read] = []  # held (with their text) until the choice is made
+        self.waiting_kb = 0.0
         self.batch: list[ScannedFile] = []
         self.pool: ProcessPoolExecutor | None = None
         self.failed = False
         self.futures: list[Future[list[tuple[Any, ...]]]] = []
         self.sent: list[list[ScannedFile]] = []
         self.started = 0.0
-        self.pooled = 0
 
     def add(self, reads: list[_Read]) -> list[FileRecord]:
         """Records parsed right away (none while the choice is open or processes parse)."""
@@ -520,7 +523,8 @@ class _Parser:
             return self._here(reads)
         if self.pool is None:
             self.waiting.extend(reads)
-            if len(self.waiting) < self.break_even or not self._start():
+            self.waiting_kb += sum(sf.size for sf, _, _ in reads) / 1024
+            if self.waiting_kb < self.break_even or not self._start():
                 return [] if not self.failed else self._here(self._drain())
             reads = self._drain()
         for sf, _, _ in reads:
@@ -529,31 +533,31 @@ class _Parser:
                 self._send()
         return []
 
-    def finish(self) -> list[FileRecord]:
+    def finish(self) -> Iterator[FileRecord]:
+        """The records still to come, batch by batch as the parser processes answer."""
         if self.pool is None:
-            return self._here(self._drain())
+            yield from self._here(self._drain())
+            return
         self._send()
-        out: list[FileRecord] = []
+        kb = 0.0
         try:
             for future, batch in zip(self.futures, self.sent, strict=True):
                 try:
                     rows = future.result()
                 except BrokenProcessPool as e:
                     log.warning("a parser process died (%s); parsing in this process", e)
-                    out.extend(self._reparse(batch))
+                    yield from self._reparse(batch)
                     continue
-                out.extend(self._made(FileRecord.from_row(row)) for row in rows)
-                self.run.progress("parse", len(out), self.pooled)
+                for row in rows:
+                    rec = self._made(FileRecord.from_row(row))
+                    kb += rec.size / 1024
+                    yield rec
         finally:
             # an aborted refresh (shutdown) must not wait for the queued batches
             self.pool.shutdown(wait=True, cancel_futures=True)
-        if out:
-            costs().observe(
-                "pool_start",
-                (time.perf_counter() - self.started) * 1000 - len(out) * costs().ms["parse"] / self.workers,
-                1,
-            )
-        return out
+        if kb:
+            spent = (time.perf_counter() - self.started) * 1000
+            costs().observe("pool_start", spent - kb * costs().ms["parse"] / self.workers, 1)
 
     def _drain(self) -> list[_Read]:
         waiting, self.waiting = self.waiting, []
@@ -587,12 +591,12 @@ class _Parser:
             future.set_exception(e)
         self.futures.append(future)
         self.sent.append(batch)
-        self.pooled += len(batch)
 
     def _here(self, reads: list[_Read]) -> list[FileRecord]:
         t0 = time.perf_counter()
         out = [self._made(record_from_content(sf, c)) for sf, c, _ in reads]
-        costs().observe("parse", (time.perf_counter() - t0) * 1000, len(out))
+        kb = sum(sf.size for sf, _, _ in reads) // 1024
+        costs().observe("parse", (time.perf_counter() - t0) * 1000, kb)
         return out
 
     def _reparse(self, batch: list[ScannedFile]) -> list[FileRecord]:

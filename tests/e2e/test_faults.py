@@ -97,7 +97,8 @@ def tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
 
 def fill(directory: Path) -> Path:
     filler = directory / "filler"
-    with open(filler, "wb") as f:
+    # Unbuffered: a buffered file would try to flush its leftover bytes again on close, and fail.
+    with open(filler, "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
