@@ -1,4 +1,5 @@
-"""The machine-wide content store: what parsing produced, keyed by content, and commits by id.
+"""The machine-wide content store: what parsing produced, keyed by content; commits by id; call
+graph edges by the set of file contents they were built from.
 
 Every path, branch, worktree and clone on the machine with the same file content shares one
 row of extracted facts; a root's own store (`store.Store`) only points at them. Commits are
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS rows (key TEXT PRIMARY KEY, size INTEGER NOT NULL, us
 CREATE INDEX IF NOT EXISTS rows_used ON rows (used);
 """
 
-_KINDS = {"f": "files", "c": "commits"}
+_KINDS = {"f": "files", "c": "commits", "g": "graphs"}
 
 
 def budget_bytes() -> int:

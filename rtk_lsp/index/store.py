@@ -91,7 +91,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path BLOB PRIMARY KEY, hash TEXT NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, kind TEXT NOT NULL, content TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS history (head TEXT PRIMARY KEY, created REAL NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS events (ts REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
     ms REAL NOT NULL);
@@ -121,7 +120,7 @@ class Database:
 
     label = "index store"
     schema = _SCHEMA
-    cleared: tuple[str, ...] = ("files", "history", "derived")
+    cleared: tuple[str, ...] = ("files", "history")
     format = FORMAT
 
     def __init__(self, path: str, root: str = "") -> None:
@@ -307,28 +306,6 @@ class Store(Database):
         def go(conn: sqlite3.Connection) -> None:
             conn.executemany("DELETE FROM files WHERE path = ?", dels)
             conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-        self._run(go, None, write=True)
-
-    # ---- derived data (the call graph's edges) -------------------------------------------------
-
-    def load_derived(self, key: str, fingerprint: str) -> Any:
-        """What `save_derived` stored under `key` for exactly this fingerprint, else None."""
-
-        def go(conn: sqlite3.Connection) -> Any:
-            row = conn.execute("SELECT fingerprint, data FROM derived WHERE key = ?", (key,)).fetchone()
-            return marshal.loads(row[1]) if row and row[0] == fingerprint else None
-
-        try:
-            return self._run(go, None)
-        except (ValueError, EOFError, TypeError):
-            return None
-
-    def save_derived(self, key: str, fingerprint: str, wire: Any) -> None:
-        data = marshal.dumps(wire)
-
-        def go(conn: sqlite3.Connection) -> None:
-            conn.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (key, fingerprint, data))
 
         self._run(go, None, write=True)
 

@@ -209,10 +209,11 @@ def test_cache_stats_and_prune_through_the_cli(repo: tuple[GitRepo, str, str], c
     stats = cli("cache", "--stats", "--format", "json")
     assert stats["kinds"]["files"]["rows"] == N + 3  # one per content: pkg/*, README.md, new.py
     assert stats["kinds"]["commits"]["rows"] == 2
+    assert stats["kinds"]["graphs"]["rows"] == 1
     assert "content store:" in cli("cache")["text"]
 
     pruned = cli("cache", "--prune", "--budget-mb", "0", "--format", "json")
-    assert pruned["pruned"]["rows"] == N + 5 and pruned["bytes"] == 0 and pruned["kinds"] == {}
+    assert pruned["pruned"]["rows"] == N + 6 and pruned["bytes"] == 0 and pruned["kinds"] == {}
     # The root's store still points at the pruned contents: they are parsed again, the same.
     summary = cli("index", "--root", str(r.root), "--format", "json")
     assert summary["files"] == N + 3
