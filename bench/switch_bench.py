@@ -157,32 +157,46 @@ def _median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def report(root: str, back: int, runs: list[dict[str, object]]) -> None:
+def report(root: str, back_n: int, runs: list[dict[str, object]]) -> None:
     def col(f: object) -> float:
         return _median([f(r) for r in runs])  # type: ignore[operator]
 
     cold = col(lambda r: r["cold"]["s"])
+
+    def ratio(f: object) -> float:  # each run against its own cold build: load changes between runs
+        return col(lambda r: f(r) / r["cold"]["s"])  # type: ignore[operator]
+
+    switch = lambda r: r["switch"]["switch_s"]  # noqa: E731
+    back = lambda r: r["switch"]["back_s"]  # noqa: E731
+    tree = lambda r: r["worktree"]["s"][0]  # noqa: E731
     rows = [
-        (f"cold build at HEAD~{back} (fresh cache; the baseline)", cold, col(lambda r: r["cold"]["rss"])),
         (
-            f"switch HEAD -> HEAD~{back} in a warm process ({runs[0]['switch']['changed']} files differ)",
-            col(lambda r: r["switch"]["switch_s"]),
+            f"cold build at HEAD~{back_n} (fresh cache; the baseline)",
+            cold,
+            1.0,
+            col(lambda r: r["cold"]["rss"]),
+        ),
+        (
+            f"switch HEAD -> HEAD~{back_n} in a warm process ({runs[0]['switch']['changed']} files differ)",
+            col(switch),
+            ratio(switch),
             col(lambda r: r["switch"]["rss"]),
         ),
-        ("switch back to HEAD", col(lambda r: r["switch"]["back_s"]), None),
+        ("switch back to HEAD", col(back), ratio(back), None),
         (
             "a new worktree of the indexed repository (new process)",
-            col(lambda r: r["worktree"]["s"][0]),
+            col(tree),
+            ratio(tree),
             col(lambda r: r["worktree"]["rss"]),
         ),
     ]
     print(
         f"root: {root} ({runs[0]['cold']['files']} files), {len(runs)} run(s), medians; load: {os.getloadavg()[0]:.2f}"
     )
-    print("| measure | wall s | x cold | peak RSS MB |")
+    print("| measure | wall s | x cold (median of per-run ratios) | peak RSS MB |")
     print("|---|---|---|---|")
-    for label, s, rss in rows:
-        print(f"| {label} | {s:.2f} | {s / cold:.2f} | {'' if rss is None else f'{rss:.0f}'} |")
+    for label, s, x, rss in rows:
+        print(f"| {label} | {s:.2f} | {x:.2f} | {'' if rss is None else f'{rss:.0f}'} |")
     one, four = col(lambda r: r["one"]["rss"]), col(lambda r: r["four"]["rss"])
     print(f"| one process serving 1 worktree | | | {one:.0f} |")
     print(f"| one process serving 4 worktrees ({four / (4 * one):.2f}x four separate) | | | {four:.0f} |")
