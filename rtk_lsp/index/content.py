@@ -71,6 +71,9 @@ class ContentStore(Database):
     def __init__(self, path: str | None = None, budget: int | None = None) -> None:
         super().__init__(path or os.path.join(cache_dir(), "content.sqlite"))
         self.budget = budget_bytes() if budget is None else budget
+        # The rows' bytes as last counted plus what this process wrote since (other processes'
+        # writes show at the next count): an edit's refresh must not sum the whole table.
+        self._bytes: int | None = None
 
     # ---- rows by key ---------------------------------------------------------------------------
 
@@ -129,7 +132,10 @@ class ContentStore(Database):
             None,
             write=True,
         )
-        self.prune()
+        if self._bytes is not None:
+            self._bytes += sum(len(d) for _, d in data)
+        if self._bytes is None or self._bytes > self.budget:
+            self.prune()
 
     # ---- commits (history.CommitCache) ----------------------------------------------------------
 
@@ -187,6 +193,7 @@ class ContentStore(Database):
 
         def go(conn: sqlite3.Connection) -> tuple[int, int]:
             total = conn.execute("SELECT coalesce(sum(size), 0) FROM rows").fetchone()[0]
+            self._bytes = total
             if total <= limit:
                 return 0, 0
             doomed: list[tuple[str]] = []
@@ -197,6 +204,7 @@ class ContentStore(Database):
                 doomed.append((key,))
                 freed += size
             conn.executemany("DELETE FROM rows WHERE key = ?", doomed)
+            self._bytes = total - freed
             return len(doomed), freed
 
         return self._run(go, (0, 0), write=True)

@@ -51,6 +51,7 @@ ProgressFn = Callable[[str, int, int], None]
 POOL_BATCH = 48
 # Files read and hashed before their contents are looked up at once: bounds the text held.
 READ_CHUNK = 256
+PUT_CHUNK = 512  # content rows marshalled and written at once
 
 # A file read from disk on its way to a record: its content, and the key of that content.
 _Read = tuple[ScannedFile, FileContent, str]
@@ -381,7 +382,10 @@ class Workspace:
                 if refill:
                     self._graph_fingerprint = ""
                 made = [r for p, r in run.new.items() if p not in run.overlays] if refill else run.parsed
-                self._content.put("f", {k: content_row(r) for r in made if (k := _key_of(r))})
+                for i in range(0, len(made), PUT_CHUNK):  # bounded: a cold build's rows, a few at a time
+                    self._content.put(
+                        "f", {k: content_row(r) for r in made[i : i + PUT_CHUNK] if (k := _key_of(r))}
+                    )
             self._store.save_files(run.to_store, run.removed | (run.forgotten - run.new.keys()))
             # Deleted under us and recreated empty: refill it, or the next start is cold.
             recreated = self._store.take_recreated()
@@ -575,9 +579,11 @@ class _Parser:
         try:
             for future, batch in zip(self.futures, self.sent, strict=True):
                 try:
-                    rows = future.result()
+                    rows = [] if self.failed else future.result()
                 except BrokenProcessPool as e:
                     log.warning("a parser process died (%s); parsing in this process", e)
+                    self.failed = True  # every batch still out is lost with it
+                if self.failed:
                     yield from self._reparse(batch)
                     continue
                 for row in rows:
