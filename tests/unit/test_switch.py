@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from gitrepo import GitRepo
 
-from rtk_lsp.index import content
 from rtk_lsp.index import history as hist
 from rtk_lsp.index.costs import costs
 from rtk_lsp.index.snapshot import Snapshot
@@ -95,20 +94,34 @@ from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.settings import Settings
 {facts}
-sys.stdout.buffer.write(marshal.dumps(facts(Workspace(sys.argv[1], Settings(), use_store=False).refresh())))
+ws = Workspace(sys.argv[1], Settings(), use_store=sys.argv[2] == "store")
+built = facts(ws.refresh())
+sys.stdout.buffer.write(marshal.dumps((built, ws.last_refresh["parsed"], ws.last_refresh["reused"])))
 """
 
 
-def fresh(root: Path) -> dict[str, Any]:
-    """A fresh build in a new process: nothing this process holds (or stored) takes part."""
+def build_in_new_process(root: Path, use_store: bool) -> tuple[dict[str, Any], int, int]:
+    """What a new process builds, with the stores (the machine's content) or without: (facts,
+    files parsed, contents looked up)."""
     out = subprocess.run(
-        [sys.executable, "-c", FRESH.format(facts=inspect.getsource(facts)), str(root)],
+        [
+            sys.executable,
+            "-c",
+            FRESH.format(facts=inspect.getsource(facts)),
+            str(root),
+            "store" if use_store else "fresh",
+        ],
         capture_output=True,
         check=True,
         timeout=120,
     )
-    built: dict[str, Any] = marshal.loads(out.stdout)
-    return built
+    built, parsed, reused = marshal.loads(out.stdout)
+    return built, parsed, reused
+
+
+def fresh(root: Path) -> dict[str, Any]:
+    """A fresh build in a new process: nothing this process holds (or stored) takes part."""
+    return build_in_new_process(root, use_store=False)[0]
 
 
 @pytest.fixture(params=["patch", "bulk"])
@@ -159,19 +172,13 @@ def test_two_roots_share_content(repo: tuple[GitRepo, str, str], tmp_path: Path)
     assert all(snap_b.files[p].facts is snap_a.files[p].facts for p in snap_a.files)
     assert facts(snap_b) == fresh(clone)
 
-    # In a new process nothing is held in memory: the machine-wide store serves the contents.
     a.close()
     b.close()
-    keys = {f"{r.hash}:{r.language}:{r.kind}:" for r in snap_b.files.values()}
-    del a, b, snap_a, snap_b
-    gc.collect()
-    assert not keys & set(content.live.keys())
+    # A new process holds nothing in memory: the machine-wide store serves every content.
     os.remove(db_path_for(str(clone)))  # the root's own rows too: every file is read and looked up
-    c = Workspace(str(clone), Settings())
-    snap_c = c.refresh()
-    assert c.last_refresh["parsed"] == 0 and c.last_refresh["reused"] == len(snap_c.files)
-    assert facts(snap_c) == fresh(clone)
-    c.close()
+    built, parsed, reused = build_in_new_process(clone, use_store=True)
+    assert parsed == 0 and reused == len(snap_b.files)
+    assert built == fresh(clone)
 
 
 def test_a_worktree_reads_no_commit_and_parses_nothing(
