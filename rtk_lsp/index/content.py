@@ -118,6 +118,21 @@ class ContentStore(Database):
                 continue  # unreadable: made again by the caller
         return out
 
+    def missing(self, kind: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` this format has no row of (all of them when the store is unavailable)."""
+        prefix = f"{kind}:{ROW_FORMAT}:"
+        wanted = [prefix + k for k in dict.fromkeys(keys)]
+
+        def go(conn: sqlite3.Connection) -> set[str]:
+            held: set[str] = set()
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                held.update(k for (k,) in conn.execute(f"SELECT key FROM rows WHERE key IN ({marks})", chunk))
+            return {k[len(prefix) :] for k in wanted if k not in held}
+
+        return self._run(go, {k[len(prefix) :] for k in wanted}) if wanted else set()
+
     def put(self, kind: str, rows: Mapping[str, Any]) -> None:
         """Store `rows` of `kind`, then trim the file to its budget."""
         prefix = f"{kind}:{ROW_FORMAT}:"

@@ -127,6 +127,7 @@ class Workspace:
         self._generation = 0
         self._graph_fingerprint = ""  # of the files whose graph edges the store holds
         self._totals = {"hits": 0, "misses": 0}
+        self._unstored: list[FileRecord] = []  # contents found in memory that the content store lacks
         # How the last refresh went beyond its snapshot's figures: contents looked up, parsed,
         # and whether it took the bulk path.
         self.last_refresh: dict[str, int | bool] = {}
@@ -244,6 +245,11 @@ class Workspace:
                 found.append(
                     dataclasses.replace(shared, rel_path=sf.rel_path, size=sf.size, mtime_ns=sf.mtime_ns)
                 )
+        if found and self._content is not None:
+            # Held in memory but not (or no longer: pruned, deleted) on the machine: written with
+            # this refresh, so that the next process finds it.
+            gone = self._content.missing("f", (k for r in found if (k := _key_of(r))))
+            self._unstored.extend(r for r in found if _key_of(r) in gone)
         if not rest or self._content is None:
             return found, rest
         rows = self._content.get("f", (key for _, _, key in rest))
@@ -381,7 +387,12 @@ class Workspace:
                 refill = self._content.take_recreated()
                 if refill:
                     self._graph_fingerprint = ""
-                made = [r for p, r in run.new.items() if p not in run.overlays] if refill else run.parsed
+                unstored, self._unstored = self._unstored, []
+                made = (
+                    [r for p, r in run.new.items() if p not in run.overlays]
+                    if refill
+                    else run.parsed + unstored
+                )
                 for i in range(0, len(made), PUT_CHUNK):  # bounded: a cold build's rows, a few at a time
                     self._content.put(
                         "f", {k: content_row(r) for r in made[i : i + PUT_CHUNK] if (k := _key_of(r))}

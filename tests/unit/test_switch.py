@@ -22,6 +22,7 @@ import pytest
 from gitrepo import GitRepo
 
 from rtk_lsp.index import history as hist
+from rtk_lsp.index.content import ContentStore
 from rtk_lsp.index.costs import costs
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.workspace import Workspace
@@ -238,6 +239,7 @@ def test_cache_stats_and_prune_through_the_cli(repo: tuple[GitRepo, str, str], c
 CRASH = """
 import os, signal, sys
 from rtk_lsp.index import store, workspace
+from rtk_lsp.index.content import ContentStore
 from rtk_lsp.index.costs import costs
 from rtk_lsp.settings import Settings
 
@@ -276,3 +278,24 @@ def test_a_crash_in_the_middle_of_a_bulk_refresh_leaves_a_consistent_store(
     after = Workspace(str(r.root), Settings())
     assert facts(after.refresh()) == fresh(r.root)
     after.close()
+
+
+def test_contents_held_in_memory_are_written_back_after_a_prune(
+    repo: tuple[GitRepo, str, str], tmp_path: Path, cache_dir: Path
+) -> None:
+    r, _, _ = repo
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(r.root), str(clone)], check=True)
+    a = Workspace(str(r.root), Settings())
+    a.refresh()  # holds every content in this process
+    ContentStore(str(cache_dir / "content.sqlite")).prune(budget=0)  # `rtk-lsp cache --prune` elsewhere
+
+    b = Workspace(str(clone), Settings())
+    snap_b = b.refresh()
+    assert b.last_refresh["parsed"] == 0  # found in memory ...
+    b.close()
+    os.remove(db_path_for(str(clone)))  # every file read and looked up, as in test_two_roots_share_content
+    built, parsed, reused = build_in_new_process(clone, use_store=True)
+    assert parsed == 0 and reused == len(snap_b.files)  # ... and on the machine again
+    assert built == fresh(clone)
+    a.close()
