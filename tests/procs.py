@@ -1,16 +1,21 @@
-"""Processes under real limits, and the processes below one: for the hostile-repository and fault tests."""
+"""Processes and disks under real limits, and the processes below one: for the hostile-repository and
+fault tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ctypes
+import errno
 import os
 import resource
 import signal
+import subprocess
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
+
+import pytest
 
 # Address space for one rtk-lsp process (workers get their own): far above what indexing a
 # small repository needs, far below what reading /dev/zero without a bound reaches in seconds.
@@ -105,3 +110,35 @@ async def all_gone(processes: Mapping[int, str], timeout: float = 30) -> list[st
         with contextlib.suppress(OSError):
             os.kill(p, signal.SIGKILL)
     return survivors
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "4m") -> Iterator[Path]:
+    """A small real file system at `path` that the test can fill; skips where mounting is not allowed
+    (tests/unit/test_store_faults.py then covers the store's taxonomy with errors raised in SQLite)."""
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Fill the file system holding `directory` to the last byte; the filler file, to free it again."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)  # unbuffered: no flush left to fail on close
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler

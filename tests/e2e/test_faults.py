@@ -11,8 +11,6 @@ store's error taxonomy is also checked everywhere with errors raised at the SQLi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -22,14 +20,14 @@ import signal
 import stat
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gitrepo import held, held_git, make_billing_repo
 from lsprotocol import types
-from procs import all_gone, cmdline, parse_workers, stat_fields
+from procs import all_gone, cmdline, fill, parse_workers, stat_fields, tmpfs
 from servers import (
     REPO,
     cli,
@@ -79,38 +77,9 @@ def memory_only(summary: dict[str, Any]) -> bool:
 # ---- a small tmpfs ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str = "2m") -> Iterator[Path]:
-    path.mkdir(parents=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()} (simulated below)")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    filler = directory / "filler"
-    # Unbuffered: a buffered file would try to flush its leftover bytes again on close, and fail.
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    return filler
-
-
 def test_full_disk_runs_in_memory_and_keeps_the_database(tmp_path: Path) -> None:
     repo = make_billing_repo(tmp_path / "shop")
-    with tmpfs(tmp_path / "cache") as cache:
+    with tmpfs(tmp_path / "cache", "2m") as cache:
         env = make_env(tmp_path)
         assert index_json(env, repo.root)["files"] == 7
         db = db_of(env, repo.root)
@@ -133,7 +102,7 @@ def test_full_disk_runs_in_memory_and_keeps_the_database(tmp_path: Path) -> None
 
 def test_read_only_cache_runs_in_memory_and_keeps_the_database(tmp_path: Path) -> None:
     repo = make_billing_repo(tmp_path / "shop")
-    with tmpfs(tmp_path / "cache") as cache:
+    with tmpfs(tmp_path / "cache", "2m") as cache:
         env = make_env(tmp_path)
         index_json(env, repo.root)
         db = db_of(env, repo.root)

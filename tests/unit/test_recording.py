@@ -5,16 +5,15 @@ fails or holds up a plan (a full disk and a read-only cache on a real tmpfs)."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
-import os
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from gitrepo import GitRepo, make_billing_repo
+from procs import fill, tmpfs
 
 from rtk_lsp.engine import Engine
 from rtk_lsp.index.episodes import EpisodeLog
@@ -114,33 +113,6 @@ async def test_keep_tasks_and_disabled(shop: GitRepo, tmp_path: Path) -> None:
 
 
 # ---- a log that cannot be written --------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str = "4m") -> Iterator[Path]:
-    path.mkdir(parents=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(directory: Path) -> None:
-    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)  # unbuffered: no flush left to fail
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
 
 
 async def plans_despite(engine: Engine, root: Path, caplog: pytest.LogCaptureFixture) -> None:
