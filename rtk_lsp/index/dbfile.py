@@ -11,9 +11,12 @@ import contextlib
 import os
 import sqlite3
 import stat
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
-__all__ = ["ErrorKind", "describe", "error_kind", "private_dir", "private_file"]
+__all__ = ["ErrorKind", "describe", "error_kind", "private_dir", "private_file", "transaction"]
+
+T = TypeVar("T")
 
 ErrorKind = Literal["corrupt", "busy", "unavailable"]
 
@@ -59,3 +62,18 @@ def private_file(path: str) -> None:
         with contextlib.suppress(OSError):
             if os.lstat(path + suffix).st_mode & 0o077:
                 os.chmod(path + suffix, 0o600)
+
+
+def transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+    """`fn(conn)` in one transaction: committed when it returns, rolled back when anything raises.
+
+    A write takes the write lock at BEGIN, so that a busy database fails here, before any work."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+        return result
+    finally:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
+from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file, transaction
 from rtk_lsp.paths import db_path_for
 
 __all__ = [
@@ -212,15 +212,7 @@ class EpisodeLog:
                 conn = self._connection()
                 if conn is None:
                     return default
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = fn(conn)
-                    conn.execute("COMMIT")
-                    return result
-                finally:
-                    if conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
+                return transaction(conn, fn, write=write)
             except sqlite3.Error as exc:
                 kind = error_kind(exc)
                 if kind == "busy":

@@ -40,7 +40,7 @@ from types import ModuleType
 from typing import Any, NamedTuple, TypeVar
 
 from rtk_lsp.index.analyze import content_key
-from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file
+from rtk_lsp.index.dbfile import describe, error_kind, private_dir, private_file, transaction
 from rtk_lsp.model import FileRecord
 from rtk_lsp.paths import db_path_for
 
@@ -241,20 +241,17 @@ class Database:
             if conn is None:
                 return default
             taken_over = False
+
+            def ours(c: sqlite3.Connection) -> T:
+                nonlocal taken_over
+                row = c.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                if row is None or row[0] != self.format:
+                    taken_over = True  # nothing was written: committing the read changes nothing
+                    return default
+                return fn(c)
+
             try:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-                    if row is None or row[0] != self.format:
-                        taken_over = True
-                        return default
-                    result = fn(conn)
-                    conn.execute("COMMIT")
-                    return result
-                finally:
-                    if conn.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
+                return transaction(conn, ours, write=write)
             except sqlite3.Error as e:
                 self._failed(e)
                 return default
