@@ -59,6 +59,13 @@ from rtk_lsp.plan.request import (
 )
 from rtk_lsp.plan.result import Plan, plan_json
 from rtk_lsp.server.discovery import Announcement, new_token, project_top
+from rtk_lsp.server.responses import (
+    RETRY_INDEXING,
+    RETRY_OVERLOADED,
+    HttpError,
+    bytes_response,
+    json_response,
+)
 from rtk_lsp.settings import Settings
 
 if TYPE_CHECKING:
@@ -75,8 +82,6 @@ REQUEST_GRACE = 30.0  # seconds a request may run beyond its wait for a first in
 KEEPALIVE_TIMEOUT = 30.0  # seconds an idle (or never-finished) connection is kept
 SHUTDOWN_GRACE = 2.0  # seconds in-flight requests get when the server stops
 BACKLOG = 4096  # the kernel caps it at net.core.somaxconn
-RETRY_OVERLOADED = 1  # seconds, for Retry-After
-RETRY_INDEXING = 2
 ENCODED_CACHE = 64  # serialised plans kept, keyed by the identity of the engine's result
 
 MCP_PATH = "/mcp"
@@ -99,49 +104,8 @@ class HttpOptions:
         return self.request_timeout if self.request_timeout is not None else self.wait_timeout + REQUEST_GRACE
 
 
-class HttpError(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        field: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
-
-    def response(self) -> web.Response:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            error["field"] = self.field
-        error.update(self.extra)
-        return _json_response({"error": error}, self.status, self.headers)
-
-
 def _bad_field(exc: RequestError) -> HttpError:
     return HttpError(400, "invalid_request", str(exc), field=exc.field)
-
-
-def _json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    # backslashreplace: a lone surrogate echoed from a request becomes the JSON escape "\udcff"
-    body = (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
-    return _bytes_response(body, status, headers)
-
-
-def _bytes_response(body: bytes, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    # No CORS headers, ever: a browser page must not be able to read an answer.
-    all_headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", **(headers or {})}
-    return web.Response(
-        body=body, status=status, content_type="application/json", charset="utf-8", headers=all_headers
-    )
 
 
 def loopback_host(value: str | None) -> bool:
@@ -293,7 +257,7 @@ class Door:
     # ---- handlers -------------------------------------------------------------------------------
 
     async def health(self, request: web.Request) -> web.Response:
-        return _json_response(
+        return json_response(
             {
                 "status": "ok",
                 "version": __version__,
@@ -306,7 +270,7 @@ class Door:
         )
 
     async def status(self, request: web.Request) -> web.Response:
-        return _json_response(await self.engine.status_with_gain())
+        return json_response(await self.engine.status_with_gain())
 
     async def plan_context(self, request: web.Request) -> web.Response:
         raw = await self._body(request)
@@ -325,7 +289,7 @@ class Door:
                 )
             except EngineError as exc:
                 raise self._engine_error(exc) from exc
-        return _bytes_response(self._encode(result))
+        return bytes_response(self._encode(result))
 
     async def refresh(self, request: web.Request) -> web.Response:
         raw = await self._body(request)
@@ -337,7 +301,7 @@ class Door:
             self._refreshing[folder.root] = shared
             shared.add_done_callback(lambda fut: self._refreshed(folder.root, fut))
         try:
-            return _json_response(await asyncio.shield(shared))
+            return json_response(await asyncio.shield(shared))
         except EngineError as exc:
             raise self._engine_error(exc) from exc
 

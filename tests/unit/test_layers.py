@@ -115,3 +115,44 @@ def test_dependencies_are_plain_imports() -> None:
         assert "import_module(" not in text and "__import__(" not in text, path
         if path.name != "history.py":
             assert "except ImportError" not in text and "ModuleNotFoundError" not in text, path
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The rtk_lsp modules a source file imports when it runs (imports for type checkers left out)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = {f"{node.module}.{alias.name}" for alias in node.names}
+            found |= existing(names) or {node.module}
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return existing({name for name in found if name.startswith("rtk_lsp")})
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_module_imports_itself_back() -> None:
+    # A cycle, even through an import inside a function, makes the order modules load in matter
+    # and hides which layer owns what.
+    graph = {module_name(path): runtime_imports(path) for path in PACKAGE.rglob("*.py")}
+    for start in graph:
+        seen: set[str] = set()
+        todo = [m for m in graph[start] if m != start]
+        while todo:
+            module = todo.pop()
+            assert module != start, f"{start} imports itself back"
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))

@@ -27,6 +27,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from rtk_lsp.engine import Engine, FolderState
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.server.mcp.tools import build_server
+from rtk_lsp.server.responses import RETRY_OVERLOADED, HttpError
 
 if TYPE_CHECKING:
     from rtk_lsp.server.http import Door
@@ -57,8 +58,6 @@ class DoorBackend:
         return self._door.options.wait_timeout
 
     async def folder(self, root: str | None) -> FolderState:
-        from rtk_lsp.server.http import HttpError
-
         if root is None:
             folders = self.engine.folders()
             if not folders:
@@ -71,8 +70,6 @@ class DoorBackend:
 
     @contextlib.contextmanager
     def admit(self, folder: FolderState, request: PlanRequest) -> Iterator[None]:
-        from rtk_lsp.server.http import RETRY_OVERLOADED, HttpError
-
         with contextlib.ExitStack() as stack:
             try:
                 stack.enter_context(self._door.admit((folder.root, request), observe=folder.ready.done()))
