@@ -50,7 +50,15 @@ def stem(word: str) -> str:
     Aggressive stemmers merge unrelated code words (`process`/`processor`); this one
     only folds the forms a task writer and a code author most often disagree on.
     """
-    w = word
+    w = _ending_off(word)
+    # a silent final e goes too, as "-ing" and "-ed" took it: `encode` and `encoding`, `cache` and
+    # `caches`, `parse` and `parsing` meet on one term
+    if len(w) > 3 and w[-1] == "e" and w[-2] != "e":
+        return w[:-1]
+    return w
+
+
+def _ending_off(w: str) -> str:
     if len(w) <= 3:
         return w
     if w.endswith("ies") and len(w) > 4:

@@ -21,6 +21,7 @@ from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_js
 from rtk_lsp.plan.result import Detail, Plan, to_json
 from rtk_lsp.planning import build_snapshot, plan_root, plan_snapshot
 from rtk_lsp.settings import Settings
+from rtk_lsp.text import stem, term_counts
 from rtk_lsp.tokens import estimate_tokens
 
 
@@ -73,11 +74,26 @@ def test_keywords_are_the_tasks_words_and_ranking_stems_them() -> None:
         "doe",
         "anyth",
         "break",
-        "matrice",
+        "matric",
         "multipli",
         "matrix",
         "round",
     }
+
+
+def test_a_word_and_its_forms_with_a_silent_e_meet_on_one_term() -> None:
+    # "-ing" and "-ed" drop the silent e ("encoding" -> encod); the bare word must too, or a task's
+    # `UnicodeEncodeError` never meets a file's `encoding=`
+    for forms in (
+        ("encode", "encoding", "encoded", "encodes"),
+        ("cache", "caches", "cached", "caching"),
+        ("parse", "parses", "parsed", "parsing"),
+        ("type", "types", "typed", "typing"),
+    ):
+        assert len({stem(f) for f in forms}) == 1, forms
+    assert stem("free") == "free" and stem("use") == "use"  # "ee" is no silent e; three letters stay
+    terms = build_query(parse_intent("UnicodeEncodeError on save"), "").terms
+    assert set(term_counts("f.write(text, encoding=self.encoding)")) & set(terms) == {"encod"}
 
 
 def test_intent_is_deterministic() -> None:
