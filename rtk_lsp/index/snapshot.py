@@ -47,6 +47,7 @@ __all__ = [
     "Lookups",
     "Snapshot",
     "file_class",
+    "literal_words",
     "normalised",
 ]
 
@@ -116,7 +117,9 @@ class Lookups:
         self.one_word: dict[str, list[OneWord]] = {}
         self.by_stem: dict[str, list[str]] = {}  # file name without extension -> paths
         self.by_dir: dict[str, list[str]] = {}  # directory name -> paths below it
-        self.with_strings: set[str] = set()  # rankable files that have string literals
+        # words of the string literals -> rankable files whose literals hold them: where a message
+        # the task quotes can be printed from, found by lookup rather than by a scan of every file's strings
+        self.literal_words: dict[str, list[str]] = {}
         if files is not None:
             self._change({}, files, set(files))
 
@@ -128,7 +131,7 @@ class Lookups:
         d.text, d.classes = dict(self.text), dict(self.classes)
         d.multi_word, d.one_word = dict(self.multi_word), dict(self.one_word)
         d.by_stem, d.by_dir = dict(self.by_stem), dict(self.by_dir)
-        d.with_strings = set(self.with_strings)
+        d.literal_words = dict(self.literal_words)
         d._change(old, new, changed)
         return d
 
@@ -139,6 +142,8 @@ class Lookups:
         gone_one: set[str] = set()
         stems: dict[str, list[str]] = {}
         dirs: dict[str, list[str]] = {}
+        said: dict[str, list[str]] = {}  # literal word -> files that gain it
+        unsaid: dict[str, set[str]] = {}  # literal word -> files that lose it
         gone_paths: set[str] = set()
         for p in sorted(paths):
             before = old.get(p) if p in self.text else None
@@ -154,15 +159,16 @@ class Lookups:
                     elif len(words) == 1 and len(sym.name) >= 4:
                         gone_one.add(sym.name.lower())
                 del self.text[p], self.classes[p]
-                self.with_strings.discard(p)
+                for w in literal_words(before.facts.strings):
+                    unsaid.setdefault(w, set()).add(p)
                 if after is None:
                     gone_paths.add(p)
             if after is None:
                 continue
             self.text[p] = after
             self.classes[p] = file_class(after)
-            if after.facts.strings:
-                self.with_strings.add(p)
+            for w in literal_words(after.facts.strings):
+                said.setdefault(w, []).append(p)
             for sym in after.facts.symbols:
                 if sym.kind in DATA_KINDS:
                     continue
@@ -188,6 +194,24 @@ class Lookups:
                     index[key] = sorted(kept)
                 else:
                     index.pop(key, None)
+        for w in said.keys() | unsaid.keys():
+            lost = unsaid.get(w, set())
+            kept = [p for p in self.literal_words.get(w, ()) if p not in lost] + said.get(w, [])
+            if kept:
+                self.literal_words[w] = sorted(kept)
+            else:
+                self.literal_words.pop(w, None)
+
+
+_LITERAL_WORD = re.compile(r"[a-z0-9]+")
+
+
+def literal_words(strings: tuple[str, ...]) -> frozenset[str]:
+    """The words of a file's string literals, as a message quoting them spells them (lowercased);
+    numbers and single letters are the variable parts of messages, not what finds them."""
+    return frozenset(
+        w for w in _LITERAL_WORD.findall(" ".join(strings).lower()) if len(w) > 1 and not w.isdigit()
+    )
 
 
 def _merge(

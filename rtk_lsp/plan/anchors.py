@@ -11,15 +11,13 @@ import heapq
 import math
 import re
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rtk_lsp.index.snapshot import LexicalIndex
+from rtk_lsp.index.snapshot import literal_words as snapshot_literal_words
 from rtk_lsp.model import FileFacts, FileRecord, Symbol
 from rtk_lsp.plan import weights as W
 from rtk_lsp.plan.task import CodeName, Frame, TaskParts
-from rtk_lsp.text import term_counts
 
 
 @dataclass
@@ -331,21 +329,16 @@ def _literals(strings: tuple[str, ...]) -> tuple[tuple[_Literal, ...], dict[str,
     return tuple(out), {w: tuple(ix) for w, ix in holding.items()}
 
 
-def _candidates(lexical: LexicalIndex, with_strings: AbstractSet[str], text: str, limit: int) -> list[str]:
-    """The files that hold the rarest words of `text` best: where a literal containing it can be.
-
-    Only files with string literals count: the docs and data files that use a message's
-    words would otherwise crowd out the one source file that prints it.
-    """
-    body = lexical.postings["body"]
-    rare = sorted((len(body[t]), t) for t in term_counts(text) if t in body)
+def _candidates(literal_words: Mapping[str, list[str]], text: str, limit: int) -> list[str]:
+    """The files whose string literals hold the rarest words of `text` best: where a literal
+    containing it can be (`literal_words` is the snapshot's index of those words)."""
+    rare = sorted((len(literal_words[w]), w) for w in snapshot_literal_words((text,)) if w in literal_words)
     weight: dict[str, float] = {}
-    for df, t in rare[: W.LITERAL_TERMS]:
+    for df, w in rare[: W.LITERAL_TERMS]:
         if df > W.LITERAL_MAX_DF:
             break
-        for path in body[t]:  # a rarer word is better evidence that the literal is here
+        for path in literal_words[w]:  # a rarer word is better evidence that the literal is here
             weight[path] = weight.get(path, 0.0) + 1.0 / df
-    weight = {p: w for p, w in weight.items() if p in with_strings}
     if len(weight) <= limit:
         return sorted(weight)
     # ties broken by path, so that the answer never depends on the order of a posting list
@@ -371,7 +364,7 @@ def _message_match(lit: _Literal, shared: int, joined: str, line: str) -> float:
 
 
 def literal_hits(
-    lexical: LexicalIndex, text: Mapping[str, FileRecord], with_strings: AbstractSet[str], parts: TaskParts
+    text: Mapping[str, FileRecord], literal_words: Mapping[str, list[str]], parts: TaskParts
 ) -> Hits:
     """Files whose string literals hold a message the task quotes, or an option it passes."""
     hits = Hits(independent=True)
@@ -383,7 +376,7 @@ def literal_hits(
         joined = " " + " ".join(words) + " "
         line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
-        for path in _candidates(lexical, with_strings, msg, W.LITERAL_FILES):
+        for path in _candidates(literal_words, msg, W.LITERAL_FILES):
             literals, holding = _literals(text[path].facts.strings)
             shared: dict[int, int] = {}
             for w in wordset.intersection(holding):
@@ -405,7 +398,7 @@ def literal_hits(
         wanted = {token, name, "--" + name}
         owners = [
             p
-            for p in _candidates(lexical, with_strings, name.replace("-", " "), W.LITERAL_FILES)
+            for p in _candidates(literal_words, name.replace("-", " "), W.LITERAL_FILES)
             if not wanted.isdisjoint(text[p].facts.strings)
         ]
         if 0 < len(owners) <= W.MAX_WORD_NAME_FILES:

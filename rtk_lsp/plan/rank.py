@@ -274,7 +274,7 @@ def rank(
             d.by_dir, d.by_stem, text_files, graph.defs, parts.frames, parts.error_names
         ),
         "code": code_hits(d.by_dir, d.by_stem, text_files, graph.defs, graph.refs, parts),
-        "literal": literal_hits(snapshot.lexical, text_files, d.with_strings, parts),
+        "literal": literal_hits(text_files, d.literal_words, parts),
     }
     # what the budget lists first in a file: definitions the task names, its frames, its code's calls
     named: dict[str, dict[str, str]] = {p: dict(m) for p, m in matched.items()}

@@ -277,8 +277,10 @@ def test_per_snapshot_lookups_update_to_what_a_fresh_build_gives(shop: GitRepo, 
     second = ws.refresh()
     patched = Lookups(first.files).updated(first.files, second.files)
     fresh = Lookups(second.files)
-    for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir", "with_strings"):
+    for attr in ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir", "literal_words"):
         assert getattr(patched, attr) == getattr(fresh, attr), attr
     assert "users/profile.py" not in patched.text
-    assert patched.with_strings == {"billing/tax.py"}  # the one file with a literal now
+    # the one file with a literal now, found by each word of its literal (numbers and letters are not words)
+    assert {p for ps in patched.literal_words.values() for p in ps} == {"billing/tax.py"}
+    assert sorted(patched.literal_words) == ["no", "of", "rate", "region", "take", "the", "to", "vat"]
     assert [e[0] for e in patched.multi_word["vat"]] == ["billing/tax.py"]

@@ -13,7 +13,7 @@ from rtk_lsp.plan.pipeline import plan, plan_json
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.settings import Settings
 
-LOOKUPS = ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir", "with_strings")
+LOOKUPS = ("text", "classes", "multi_word", "one_word", "by_stem", "by_dir", "literal_words")
 TASK = "fix the discount rounding in InvoiceCalculator.apply_discount"
 
 

@@ -131,3 +131,19 @@ def test_a_message_of_common_words_is_found_among_many_files_that_use_them(tmp_p
     snap = build_snapshot(str(repo.root), Settings())
     task = 'Parsing says "invalid value for option" for a valid one'
     assert feature(snap, task, "opts/parse.py", "literal") > 0
+
+
+def test_a_message_is_looked_up_in_the_literals_not_in_the_code_that_uses_its_words(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "opts")
+    # more source files than a message's search reads use its words in names and comments, and have
+    # string literals of their own; they all come before the one file that prints it
+    files = {
+        f"opts/a{i:02d}.py": f"# invalid value for option {i}\ndef invalid_option_value_{i}(v):\n    return 'x{i}'\n"
+        for i in range(2 * W.LITERAL_FILES)
+    }
+    files["opts/zz.py"] = 'def check(v):\n    raise ValueError("invalid value for option")\n'
+    repo.commit("opts", files)
+    snap = build_snapshot(str(repo.root), Settings())
+    assert snap.lookups.literal_words["invalid"] == ["opts/zz.py"]
+    task = 'Checking says "invalid value for option" for a valid one'
+    assert feature(snap, task, "opts/zz.py", "literal") > 0
