@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from rtk_lsp.index.snapshot import literal_words as snapshot_literal_words
 from rtk_lsp.model import FileFacts, FileRecord, Symbol
@@ -314,9 +313,23 @@ class _Literal:
     words: frozenset[str]
 
 
-@lru_cache(maxsize=8192)
-def _literals(strings: tuple[str, ...]) -> tuple[tuple[_Literal, ...], dict[str, tuple[int, ...]]]:
+_SplitLiterals = tuple[tuple[_Literal, ...], dict[str, tuple[int, ...]]]
+# by content hash: a cache keyed by the literals themselves would hash hundreds of strings per lookup
+_SPLIT: dict[str, _SplitLiterals] = {}
+_SPLIT_MAX = 8192
+
+
+def _literals_of(rec: FileRecord) -> _SplitLiterals:
     """A file's literals, split for matching, and which literals hold each word (cached per content)."""
+    got = _SPLIT.get(rec.hash)
+    if got is None:
+        if len(_SPLIT) >= _SPLIT_MAX:
+            _SPLIT.clear()
+        got = _SPLIT[rec.hash] = _literals(rec.facts.strings)
+    return got
+
+
+def _literals(strings: tuple[str, ...]) -> _SplitLiterals:
     out: list[_Literal] = []
     holding: dict[str, list[int]] = {}
     for s in strings:
@@ -377,12 +390,14 @@ def literal_hits(
         line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
         for path in _candidates(literal_words, msg, W.LITERAL_FILES):
-            literals, holding = _literals(text[path].facts.strings)
+            literals, holding = _literals_of(text[path])
             shared: dict[int, int] = {}
-            for w in wordset.intersection(holding):
-                for i in holding[w]:
+            for w in wordset:  # the message's few words, not the file's many
+                for i in holding.get(w, ()):
                     shared[i] = shared.get(i, 0) + 1
             for i, n in shared.items():
+                if n < W.LITERAL_MIN_WORDS and n != len(literals[i].words):
+                    continue  # too few of its words for a message, and not a whole heading: no match
                 strength = _message_match(literals[i], n, joined, line)
                 if strength > found.get(path, (0.0, ""))[0]:
                     found[path] = (strength, literals[i].text)

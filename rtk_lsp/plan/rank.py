@@ -145,7 +145,7 @@ def symbol_matches(
     term_set = {t for t, w in query.terms.items() if w >= 1.0}
     for term in sorted(term_set):
         for path, sym, words in d.multi_word.get(term, ()):
-            if sym.name not in wanted and all(w in term_set for w in words):
+            if sym.name not in wanted and term_set.issuperset(words):
                 hit(path, sym, 0.7, f"defines `{sym.qualified}`, whose words are all in the task")
     for word in sorted(query.words):
         entries = d.one_word.get(word, ())

@@ -655,7 +655,12 @@ MAX_CODES = 16
 
 def _codes(output: list[str], trace: list[tuple[int, str]]) -> list[str]:
     text = "\n".join(output + [ln for _, ln in trace if _EXCEPTION.match(ln)])
-    return list(dict.fromkeys(m.group(1) for m in _CODE_TOKEN.finditer(text)))[:MAX_CODES]
+    out: dict[str, None] = {}
+    for m in _CODE_TOKEN.finditer(text):
+        out[m.group(1)] = None
+        if len(out) == MAX_CODES:
+            break  # the first ones, as before, without reading a long log to its end
+    return list(out)
 
 
 _CONFIG_KEY = re.compile(r"^\s*([A-Za-z][\w.]*[-_][\w.-]*)\s*[=:]")
@@ -701,9 +706,10 @@ def read_task(task: str) -> TaskParts:
             break
         code_lines.append(line)
     code = "\n".join(code_lines)
-    output = [ln for ln in code_lines if not _looks_like_code(ln)]  # what the program printed
+    is_code = [_looks_like_code(ln) for ln in code_lines]
+    output = [ln for ln, c in zip(code_lines, is_code, strict=True) if not c]  # what the program printed
     # names come from the lines that are code; a log of thousands of lines names nothing
-    names, modules = _code_names("\n".join(ln for ln in code_lines if _looks_like_code(ln)))
+    names, modules = _code_names("\n".join(ln for ln, c in zip(code_lines, is_code, strict=True) if c))
     # code spans in prose that are calls (`so.PolyFit()`) are code too
     inline = "\n".join(
         m.group(1) for m in _INLINE.finditer(prose) if "(" in m.group(1) or "import " in m.group(1)
