@@ -241,6 +241,10 @@ def _split(text: str) -> _Lines:
 
 # `pandas: 1.0.3`, `OS: Linux`, `numpy | 1.24`, `- pvlib.__version__: 0.8.0`: lines of an environment report
 _ENV_LINE = re.compile(r"^\s*[-*]?\s*[`\w.() -]{1,40}?\s*[:|=]\s*\S[^\s]{0,40}(?:\s\S+){0,3}\s*\|?\s*$")
+# `python 3.7.12`, `- sqlfluff, version 0.7.0`, `numpy 1.24.1 (conda)`: a package and its version, no separator
+_VERSION_LINE = re.compile(
+    r"^\s*[-*]?\s*`?[\w.\[\]-]{2,40},?(?: version)?\s+v?\d+(?:\.\w+)+`?(?:\s+\S+){0,3}\s*$"
+)
 _ENV_RUN = 3  # consecutive lines before they are a report, not prose
 
 
@@ -253,7 +257,11 @@ def _drop_environment(lines: list[str]) -> list[str]:
         while (
             j < len(lines)
             and lines[j].strip()
-            and (_ENV_LINE.match(lines[j]) or set(lines[j].strip()) <= set("-|: "))
+            and (
+                _ENV_LINE.match(lines[j])
+                or _VERSION_LINE.match(lines[j])
+                or set(lines[j].strip()) <= set("-|: ")
+            )
         ):
             j += 1
         if j - i >= _ENV_RUN:

@@ -120,6 +120,19 @@ def test_environment_reports_are_not_prose() -> None:
     assert "drops them" in parts.prose and "Thanks" in parts.prose
 
 
+def test_a_report_of_packages_and_their_versions_is_not_prose() -> None:
+    # no separator between a package and its version: `python 3.7.12`, `sqlfluff, version 0.7.0`
+    parts = read_task(
+        "fix wipes the file\n\nThe file is empty afterwards.\n\n## Version\n"
+        "`python 3.7.12`\n`sqlfluff 0.7.0`\n- sqlfluff-templater-dbt, version 0.7.0\n\n"
+        "Upgraded to 0.7 since then.\nIt fails in 3 of 4 runs.\n"
+    )
+    assert "python" not in parts.prose and "templater" not in parts.prose
+    # a sentence that mentions a version is prose, and so is one line of a package and its version
+    assert "Upgraded to 0.7" in parts.prose and "fails in 3 of 4" in parts.prose
+    assert "numpy" in read_task("Casting fails\n\nnumpy 1.24.1\n\nThe cast raises.").prose
+
+
 def test_a_long_task_is_condensed_to_its_head_and_tail() -> None:
     log = "".join(f"step {i}: still waiting for the queue to drain\n" for i in range(40_000))
     tail = (
