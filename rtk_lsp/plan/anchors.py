@@ -313,7 +313,8 @@ class _Literal:
     words: frozenset[str]
 
 
-_SplitLiterals = tuple[tuple[_Literal, ...], dict[str, tuple[int, ...]]]
+# the literals, which of them hold each word, and all their words (to meet a message's words in one step)
+_SplitLiterals = tuple[tuple[_Literal, ...], dict[str, tuple[int, ...]], frozenset[str]]
 # by content hash: a cache keyed by the literals themselves would hash hundreds of strings per lookup
 _SPLIT: dict[str, _SplitLiterals] = {}
 _SPLIT_MAX = 8192
@@ -339,7 +340,7 @@ def _literals(strings: tuple[str, ...]) -> _SplitLiterals:
             for w in words:
                 holding.setdefault(w, []).append(len(out))
             out.append(_Literal(s, segs, sum(seg.count(" ") + 1 for seg in segs), words))
-    return tuple(out), {w: tuple(ix) for w, ix in holding.items()}
+    return tuple(out), {w: tuple(ix) for w, ix in holding.items()}, frozenset(holding)
 
 
 def _candidates(literal_words: Mapping[str, list[str]], text: str, limit: int) -> list[str]:
@@ -390,10 +391,10 @@ def literal_hits(
         line = msg.lstrip(" *-+>|")  # an output line without the markers of a list or a tree
         found: dict[str, tuple[float, str]] = {}
         for path in _candidates(literal_words, msg, W.LITERAL_FILES):
-            literals, holding = _literals_of(text[path])
+            literals, holding, all_words = _literals_of(text[path])
             shared: dict[int, int] = {}
-            for w in wordset:  # the message's few words, not the file's many
-                for i in holding.get(w, ()):
+            for w in wordset & all_words:
+                for i in holding[w]:
                     shared[i] = shared.get(i, 0) + 1
             for i, n in shared.items():
                 if n < W.LITERAL_MIN_WORDS and n != len(literals[i].words):
