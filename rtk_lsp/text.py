@@ -120,11 +120,14 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def term_counts(text: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
+def term_counts(text: str) -> dict[str, int]:
+    """How often each index term occurs in a text (in order of first occurrence)."""
+    # A plain dict: `Counter` calls a Python `__missing__` for every new term, on every file.
+    counts: dict[str, int] = {}
+    get = counts.get
     for word, n in Counter(_WORD.findall(text)).items():
         for t in word_terms(word):
-            counts[t] += n
+            counts[t] = get(t, 0) + n
     return counts
 
 

@@ -67,7 +67,7 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
         tokens = estimate_tokens(text)
         facts = _facts(sf.rel_path, language, text)
-        body = dict(term_counts(text))
+        body = term_counts(text)
     return _record(sf, content, (lines, tokens, facts, body, symbol_terms(facts)))
 
 

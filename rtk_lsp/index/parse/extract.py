@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import accumulate, repeat
+from operator import add
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, QueryError
 
 from rtk_lsp.index.parse import MANIFESTS, SPECS
 from rtk_lsp.index.parse.spec import (
@@ -78,6 +80,9 @@ class _Compiled:
     parser: Parser
     query: Query
     spec: Spec
+    # Whether a string literal can hold another as a direct child (PHP, Swift, Scala): only
+    # then are literals' children looked at, which costs more than all the rest of `_strings`.
+    nested_strings: bool
     # A Parser must not parse two files at once. Today parse() holds the GIL, so
     # this never waits; it keeps threads safe should a release stop doing so.
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -118,16 +123,31 @@ def _compile(language: str) -> _Compiled | None:
     if spec is not None:
         try:
             lang = Language(spec.grammar())
-            patterns = (*spec.patterns, *_string_patterns(lang))
-            compiled = _Compiled(Parser(lang), _build_query(lang, patterns, language), spec)
+            types = _string_types(lang)
+            patterns = (*spec.patterns, *(f"({t}) @str" for t in types))
+            query = _build_query(lang, patterns, language)
+            compiled = _Compiled(Parser(lang), query, spec, _can_nest(lang, types))
         except Exception:
             log.debug("no tree-sitter support for %s", language, exc_info=True)
     _COMPILED[language] = compiled
     return compiled
 
 
-def _string_patterns(lang: Language) -> tuple[str, ...]:
-    return tuple(f"({t}) @str" for t in STRING_NODE_TYPES if lang.id_for_node_kind(t, True))
+def _string_types(lang: Language) -> tuple[str, ...]:
+    return tuple(t for t in STRING_NODE_TYPES if lang.id_for_node_kind(t, True))
+
+
+def _can_nest(lang: Language, types: tuple[str, ...]) -> bool:
+    """Whether the grammar lets one string literal be a direct child of another: tree-sitter
+    refuses to compile a pattern its grammar can never produce."""
+    for outer in types:
+        for inner in types:
+            try:
+                Query(lang, f"({outer} ({inner}))")
+                return True
+            except QueryError:  # "Impossible pattern"
+                continue
+    return False
 
 
 def _build_query(lang: Language, patterns: tuple[str, ...], language: str) -> Query:
@@ -203,7 +223,7 @@ def _extract(compiled: _Compiled, src: bytes, acc: _Acc) -> None:
         log.debug("definitions failed", exc_info=True)
     _references(f, captures.get("ref", ()))
     try:
-        acc.strings = _strings(captures.get("str", ()), src)
+        acc.strings = _strings(captures.get("str", ()), src, compiled.nested_strings)
     except Exception:
         log.debug("strings failed", exc_info=True)
 
@@ -433,7 +453,8 @@ def _strip_comment_marker(line: str) -> str:
 
 def _references(f: _File, nodes: Iterable[Node]) -> None:
     src, skip, stop = f.src, f.skip, f.spec.stop_names
-    # The hot loop: one iteration per identifier in the file, kept minimal.
+    # The hot loop: one iteration per identifier in the file, kept minimal. It keeps start
+    # bytes only: lines are counted for the few occurrences kept of each name.
     where: dict[bytes, list[int]] = {}
     get = where.get
     for n in nodes:
@@ -442,29 +463,36 @@ def _references(f: _File, nodes: Iterable[Node]) -> None:
         if end - start < 2 or start in skip:
             continue
         key = src[start:end]
-        rows = get(key)
-        if rows is None:
-            where[key] = [n.start_point.row]
+        starts = get(key)
+        if starts is None:
+            where[key] = [start]
         else:
-            rows.append(n.start_point.row)
+            starts.append(start)
+    if not where:
+        return
 
+    # where each line ends (after its newline): the line of a byte is how many end at or before it
+    ends = list(accumulate(map(add, map(len, src.split(b"\n")), repeat(1))))
     refs, ref_lines = f.acc.refs, f.acc.ref_lines
-    for key, rows in sorted(where.items()):
+    for key, starts in sorted(where.items()):
         name = key.decode("utf-8", "replace")
         if len(name) < 2 or name in stop:
             continue
-        lines: tuple[int, ...]
-        if len(rows) == 1:
-            lines = (rows[0] + 1,)
-        else:
-            rows.sort()  # captures do not come in document order
-            lines = tuple([r + 1 for r in islice(dict.fromkeys(rows), MAX_REF_LINES)])
+        if len(starts) > 1:
+            starts.sort()  # captures do not come in document order
+        lines: list[int] = []
+        for start in starts:
+            line = bisect_right(ends, start) + 1
+            if not lines or lines[-1] != line:
+                lines.append(line)
+                if len(lines) == MAX_REF_LINES:
+                    break
         if name in refs:  # two invalid byte sequences that decode alike
-            lines = tuple(sorted(set(lines).union(ref_lines[name]))[:MAX_REF_LINES])
-            refs[name] += len(rows)
+            lines = sorted(set(lines).union(ref_lines[name]))[:MAX_REF_LINES]
+            refs[name] += len(starts)
         else:
-            refs[name] = len(rows)
-        ref_lines[name] = lines
+            refs[name] = len(starts)
+        ref_lines[name] = tuple(lines)
 
 
 _STRING_OPEN = re.compile(r"^[A-Za-z@$]{0,3}(#*)(\"\"\"|\'\'\'|[\"\'`])")
@@ -485,7 +513,7 @@ def _unquote(raw: str) -> str:
     return body[: -len(end)] if body.endswith(end) else body
 
 
-def _strings(nodes: Iterable[Node], src: bytes) -> tuple[str, ...]:
+def _strings(nodes: Iterable[Node], src: bytes, nested: bool) -> tuple[str, ...]:
     """The distinct string literals of a file (not docstrings), messages before single words."""
     seen: dict[str, None] = {}
     inner_of: set[tuple[int, int]] = set()
@@ -496,9 +524,9 @@ def _strings(nodes: Iterable[Node], src: bytes) -> tuple[str, ...]:
             continue
         end = min(n.end_byte, n.start_byte + 4 * MAX_STRING_CHARS)
         raw = src[n.start_byte : end].decode("utf-8", "replace")
-        # a grammar may nest a string node in another (Go, C#): keep the outer one only
-        for child in n.named_children:
-            inner_of.add((child.start_byte, child.end_byte))
+        if nested:  # a grammar may nest a string node in another: keep the outer one only
+            for child in n.named_children:
+                inner_of.add((child.start_byte, child.end_byte))
         text = _unquote(raw).strip()
         if len(text) < 3 or not any(c.isalpha() for c in text):
             continue
