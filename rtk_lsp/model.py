@@ -147,25 +147,3 @@ class FileRecord:
     @property
     def is_text(self) -> bool:
         return self.kind == "text"
-
-    def to_row(self) -> tuple[Any, ...]:
-        return (
-            self.rel_path,
-            self.language,
-            self.size,
-            self.mtime_ns,
-            self.hash,
-            self.kind,
-            self.lines,
-            self.tokens,
-            self.facts.to_wire(),
-            self.body_terms,
-            self.sym_terms,
-        )
-
-    @classmethod
-    def from_row(cls, row: Any) -> FileRecord:
-        path, lang, size, mtime, digest, kind, lines, tokens, facts, body, sym = row
-        return cls(
-            path, lang, size, mtime, digest, kind, lines, tokens, FileFacts.from_wire(facts), body, sym
-        )

@@ -1,7 +1,8 @@
 """Turning one file into a FileRecord: read, classify, hash, parse, count terms.
 
 `analyze_batch` is what worker processes run on a cold start; it takes and returns
-plain tuples so that nothing heavier than builtins crosses the process boundary.
+plain tuples so that nothing heavier than builtins crosses the process boundary, and
+what it returns is what the content store keeps.
 """
 
 from __future__ import annotations
@@ -125,14 +126,16 @@ def analyze(
     return record_from_content(sf, content)
 
 
-def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list[tuple[Any, ...]]:
-    """Worker-process entry: analyze a batch of (rel_path, size, mtime_ns); rows as FileRecord.to_row()."""
+def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list[tuple[str, str, Any]]:
+    """Worker-process entry: for each (rel_path, size, mtime_ns) of a batch, in order, the
+    (kind, hash, `content_row`) of the file as read here."""
     root, max_size, items = args
     out = []
     for rel_path, size, mtime_ns in items:
-        rec = analyze(root, ScannedFile(rel_path, size, mtime_ns), max_size)
-        if rec is not None:
-            out.append(rec.to_row())
+        c = read_file(root, rel_path, max_size)
+        out.append(
+            (c.kind, c.hash, content_row(record_from_content(ScannedFile(rel_path, size, mtime_ns), c)))
+        )
     return out
 
 

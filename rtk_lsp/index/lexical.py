@@ -36,25 +36,10 @@ class LexicalIndex:
     @classmethod
     def build(cls, records: Iterable[FileRecord]) -> LexicalIndex:
         """A fresh index: what `updated` gives from an empty one, built without copies."""
-        postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
-        lengths: dict[str, dict[str, int]] = {f: {} for f in FIELDS}
-        totals = dict.fromkeys(FIELDS, 0)
+        builder = LexicalBuilder()
         for rec in records:
-            if not rec.is_text:
-                continue
-            path = rec.rel_path
-            for field, counts in field_terms(rec).items():
-                plists = postings[field]
-                for term, tf in counts.items():
-                    plist = plists.get(term)
-                    if plist is None:
-                        plists[term] = {path: tf}
-                    else:
-                        plist[path] = tf
-                n = sum(counts.values())
-                lengths[field][path] = n
-                totals[field] += n
-        return cls(postings, lengths, totals)
+            builder.add(rec)
+        return builder.index()
 
     @property
     def doc_count(self) -> int:
@@ -167,3 +152,32 @@ def bm25(
             norm = K1 * (1.0 - b + b * lengths[key] / avg)
             scores[key] = scores.get(key, 0.0) + idf * tf * (K1 + 1.0) / (tf + norm)
     return scores
+
+
+class LexicalBuilder:
+    """A fresh index built a record at a time: a cold build adds each file as its parser
+    process returns it, while the others still parse."""
+
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[str, dict[str, int]]] = {f: {} for f in FIELDS}
+        self.lengths: dict[str, dict[str, int]] = {f: {} for f in FIELDS}
+        self.totals = dict.fromkeys(FIELDS, 0)
+
+    def add(self, rec: FileRecord) -> None:
+        if not rec.is_text:
+            return
+        path = rec.rel_path
+        for field, counts in field_terms(rec).items():
+            plists = self.postings[field]
+            for term, tf in counts.items():
+                plist = plists.get(term)
+                if plist is None:
+                    plists[term] = {path: tf}
+                else:
+                    plist[path] = tf
+            n = sum(counts.values())
+            self.lengths[field][path] = n
+            self.totals[field] += n
+
+    def index(self) -> LexicalIndex:
+        return LexicalIndex(self.postings, self.lengths, self.totals)

@@ -37,7 +37,7 @@ from rtk_lsp.index.gitdir import read_head
 from rtk_lsp.index.graph import Graph
 from rtk_lsp.index.history import load_history
 from rtk_lsp.index.languages import detect_language
-from rtk_lsp.index.lexical import LexicalIndex
+from rtk_lsp.index.lexical import LexicalBuilder, LexicalIndex
 from rtk_lsp.index.scan import FileContent, ScannedFile
 from rtk_lsp.index.snapshot import Snapshot
 from rtk_lsp.index.store import Store
@@ -89,6 +89,10 @@ class _Run:
     changed: set[str] = dataclasses.field(default_factory=set)  # removed, added or with new content
     to_store: list[FileRecord] = dataclasses.field(default_factory=list)
     parsed: list[FileRecord] = dataclasses.field(default_factory=list)  # made by a parser, not looked up
+    unput: dict[str, Any] = dataclasses.field(default_factory=dict)  # their content rows not yet stored
+    # A cold start's lexical index, built as the records come (None when the index is patched
+    # or built from records loaded before)
+    lexical: LexicalBuilder | None = None
     forgotten: set[str] = dataclasses.field(default_factory=set)  # stored paths whose content is gone
     bulk: bool = False  # the lexical index and graph were built afresh
     hits: int = 0
@@ -313,8 +317,14 @@ class Workspace:
         for p in run.removed:
             run.new.pop(p, None)
         run.changed = set(run.removed)
+        if run.prev is None and not run.new:
+            run.lexical = LexicalBuilder()
         for rec, before, overlay in self._analyze(pending, run):
             run.new[rec.rel_path] = rec
+            if run.lexical is not None:
+                run.lexical.add(rec)
+            if len(run.unput) >= PUT_CHUNK:  # written while parser processes still parse
+                self._put_parsed(run)
             if overlay is None:
                 run.to_store.append(rec)
             if before is not None and before.hash == rec.hash and before.kind == rec.kind and overlay is None:
@@ -348,7 +358,7 @@ class Workspace:
             model.observe("graph_update", (time.perf_counter() - t1) * 1000, len(changed))
             return lexical, graph, False
         t0 = time.perf_counter()
-        lexical = LexicalIndex.build(new.values())
+        lexical = run.lexical.index() if run.lexical is not None else LexicalIndex.build(new.values())
         run.lap("lexical")
         model.observe("lexical_build", (time.perf_counter() - t0) * 1000, len(new))
         run.bulk = prev is not None  # a large change set: it costs what a rebuild does
@@ -384,19 +394,17 @@ class Workspace:
         if self._store is not None:
             # Content first: a path row never points at content that was not written.
             if self._content is not None:
-                refill = self._content.take_recreated()
-                if refill:
-                    self._graph_fingerprint = ""
                 unstored, self._unstored = self._unstored, []
-                made = (
-                    [r for p, r in run.new.items() if p not in run.overlays]
-                    if refill
-                    else run.parsed + unstored
-                )
-                for i in range(0, len(made), PUT_CHUNK):  # bounded: a cold build's rows, a few at a time
-                    self._content.put(
-                        "f", {k: content_row(r) for r in made[i : i + PUT_CHUNK] if (k := _key_of(r))}
+                if self._content.take_recreated():  # every content again, a few at a time
+                    self._graph_fingerprint = ""
+                    run.unput.clear()
+                    unstored = [r for p, r in run.new.items() if p not in run.overlays]
+                for i in range(0, len(unstored), PUT_CHUNK):
+                    run.unput.update(
+                        (k, content_row(r)) for r in unstored[i : i + PUT_CHUNK] if (k := _key_of(r))
                     )
+                    self._put_parsed(run)
+                self._put_parsed(run)
             self._store.save_files(run.to_store, run.removed | (run.forgotten - run.new.keys()))
             # Deleted under us and recreated empty: refill it, or the next start is cold.
             recreated = self._store.take_recreated()
@@ -416,6 +424,12 @@ class Workspace:
                 if db is not None and db.note:
                     run.notes.append(db.note)
         run.lap("store")
+
+    def _put_parsed(self, run: _Run) -> None:
+        """Write the content rows made so far (they are valid whatever becomes of this refresh)."""
+        rows, run.unput = run.unput, {}
+        if self._content is not None and rows:
+            self._content.put("f", rows)
 
     def _publish(self, run: _Run, lexical: LexicalIndex, graph: Graph, history: History) -> Snapshot:
         """The next snapshot, for readers from now on."""
@@ -560,7 +574,7 @@ class _Parser:
         self.batch: list[ScannedFile] = []
         self.pool: ProcessPoolExecutor | None = None
         self.failed = False
-        self.futures: list[Future[list[tuple[Any, ...]]]] = []
+        self.futures: list[Future[list[tuple[str, str, Any]]]] = []
         self.sent: list[list[ScannedFile]] = []
         self.started = 0.0
 
@@ -597,8 +611,8 @@ class _Parser:
                 if self.failed:
                     yield from self._reparse(batch)
                     continue
-                for row in rows:
-                    rec = self._made(FileRecord.from_row(row))
+                for sf, (kind, digest, row) in zip(batch, rows, strict=True):
+                    rec = self._made(record_from_row(sf, FileContent(kind, digest, None), row), row)
                     kb += rec.size / 1024
                     yield rec
         finally:
@@ -633,7 +647,7 @@ class _Parser:
             return
         batch, self.batch = self.batch, []
         items = [(sf.rel_path, sf.size, sf.mtime_ns) for sf in batch]
-        future: Future[list[tuple[Any, ...]]] = Future()
+        future: Future[list[tuple[str, str, Any]]] = Future()
         try:
             future = self.pool.submit(analyze_batch, (self.root, self.max_size, items))
         except BrokenProcessPool as e:  # seen when its result is asked for
@@ -656,9 +670,11 @@ class _Parser:
                 out.append(self._made(rec))
         return out
 
-    def _made(self, rec: FileRecord) -> FileRecord:
+    def _made(self, rec: FileRecord, row: Any = None) -> FileRecord:
+        """`rec` parsed here or by a parser process (that sent its content `row` along)."""
         key = _key_of(rec)
         if key is not None:
             content.live[key] = rec
             self.run.parsed.append(rec)
+            self.run.unput[key] = content_row(rec) if row is None else row
         return rec
