@@ -1,0 +1,117 @@
+"""A cold build: parser processes, content rows written while they parse, the lexical index built
+as their records come. What it makes must be what a build in one process makes, and what the
+stores give back to a new process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gitrepo import GitRepo
+from test_parse import LITERALS
+from test_switch import build_in_new_process, facts
+from tree_sitter import QueryCursor
+
+from rtk_lsp.index import workspace
+from rtk_lsp.index.costs import costs
+from rtk_lsp.index.languages import detect_language
+from rtk_lsp.index.lexical import LexicalIndex
+from rtk_lsp.index.parse import LANGUAGES
+from rtk_lsp.index.parse.extract import MAX_REF_LINES, _compile, _strings, extract
+from rtk_lsp.index.workspace import Workspace
+from rtk_lsp.settings import Settings
+
+EXTENSIONS = {
+    "python": "py",
+    "javascript": "js",
+    "typescript": "ts",
+    "rust": "rs",
+    "go": "go",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "ruby": "rb",
+    "php": "php",
+    "csharp": "cs",
+    "kotlin": "kt",
+    "swift": "swift",
+    "scala": "scala",
+}
+
+# Lines that end in CRLF, in a lone CR, that hold non-ASCII and invalid UTF-8, and a name used
+# on more lines than are kept.
+AWKWARD = (
+    b"alpha = beta\r\nbeta(gamma)\r\n# \xc3\xa9t\xc3\xa9\ngamma + alpha\repsilon\n\xff\xfe gamma\n"
+    b"s = '''\nbeta\n''' + beta; beta\n" + b"".join(b"delta(%d)\n" % i for i in range(MAX_REF_LINES + 3))
+)
+
+
+def make_repo(root: Path) -> GitRepo:
+    r = GitRepo(root)
+    files = {f"lit/sample.{EXTENSIONS[lang]}": source for lang, (source, _) in LITERALS.items()}
+    for i in range(12):
+        files[f"pkg/m{i}.py"] = (
+            f"from pkg.m{(i + 1) % 12} import helper_{(i + 1) % 12}\n\n\n"
+            f"def helper_{i}(value):\n"
+            f'    """Helper {i} of the package."""\n'
+            f'    return helper_{(i + 1) % 12}(value) + f"{{value!r}} {{"{i}"}} done"\n'
+        )
+    r.commit("files", files)
+    (root / "awkward.py").write_bytes(AWKWARD)
+    r.commit("awkward bytes")
+    return r
+
+
+def test_a_cold_build_in_parser_processes_equals_one_in_a_process_and_what_the_stores_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = make_repo(tmp_path / "repo")
+    model = costs()
+    monkeypatch.setitem(model.ms, "pool_start", 0.0)  # parser processes, however few the files
+    monkeypatch.setattr(model, "observe", lambda *a: None)
+    monkeypatch.setattr(workspace, "PUT_CHUNK", 3)  # content rows written while others still parse
+
+    ws = Workspace(str(r.root), Settings())
+    cold = ws.refresh()
+    parsed = ws.last_refresh["parsed"]
+    ws.close()
+    assert parsed == len(cold.files) > 25
+    assert cold.lexical == LexicalIndex.build(cold.files.values())
+    # a new process with default costs parses these few files in itself
+    assert facts(cold) == build_in_new_process(r.root, use_store=False)[0]
+
+    # Another root with the same contents finds every row written during the parse.
+    clone = tmp_path / "clone"
+    r.git("clone", "-q", str(r.root), str(clone))
+    (clone / "awkward.py").write_bytes(AWKWARD)  # as committed: no checkout conversion
+    shared, parsed_again, reused = build_in_new_process(clone, use_store=True)
+    assert (parsed_again, reused) == (0, len(cold.files))
+    assert shared == facts(cold)
+
+
+def test_reference_lines_are_the_rows_tree_sitter_gives() -> None:
+    compiled = _compile("python")
+    assert compiled is not None
+    tree = compiled.parser.parse(AWKWARD)
+    rows: dict[str, set[int]] = {}
+    for n in QueryCursor(compiled.query).captures(tree.root_node)["ref"]:
+        name = AWKWARD[n.start_byte : n.end_byte].decode("utf-8", "replace")
+        if len(name) > 1:
+            rows.setdefault(name, set()).add(n.start_point.row + 1)
+    expected = {name: tuple(sorted(lines)[:MAX_REF_LINES]) for name, lines in rows.items()}
+    got = extract("awkward.py", "python", AWKWARD)
+    assert got.ref_lines == expected
+    assert got.refs["delta"] == MAX_REF_LINES + 3 and len(got.ref_lines["delta"]) == MAX_REF_LINES
+    assert got.ref_lines["epsilon"] == (4,)  # a lone CR is no line break to tree-sitter
+
+
+def test_literals_children_are_read_only_where_a_grammar_can_nest_them() -> None:
+    nesting = {lang for lang in LANGUAGES if (c := _compile(lang)) is not None and c.nested_strings}
+    assert nesting == {"php", "swift", "scala"}
+    for language, (source, expected) in LITERALS.items():
+        compiled = _compile(language)
+        assert compiled is not None and detect_language(f"f.{EXTENSIONS[language]}") == language
+        src = source.encode()
+        nodes = QueryCursor(compiled.query).captures(compiled.parser.parse(src).root_node)["str"]
+        assert list(_strings(nodes, src, compiled.nested_strings)) == expected
+        assert _strings(nodes, src, True) == _strings(nodes, src, compiled.nested_strings)
