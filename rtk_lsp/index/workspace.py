@@ -194,10 +194,17 @@ class Workspace:
         run = self._begin(progress)
         if run.prev is None:
             self._load(run)
-        self._scan(run, paths)
-        self._parse(run, full)
-        lexical, graph, save_graph = self._index(run)
-        history = self._history(run)
+        # git is read in a thread meanwhile: on a cold build it waits on git processes while
+        # parser processes parse, rather than after them
+        reading = _in_thread(
+            lambda: load_history(self.root, self.settings.history_depth, run.previous_history, self._content)
+        )
+        try:
+            self._scan(run, paths)
+            self._parse(run, full)
+            lexical, graph, save_graph = self._index(run)
+        finally:  # never left running past the refresh (nor the workspace's close)
+            history = self._history(run, reading)
         self._persist(run, history)
         snap = self._publish(run, lexical, graph, history)
         if save_graph:
@@ -380,9 +387,9 @@ class Workspace:
         model.observe("graph_build", (time.perf_counter() - t1) * 1000, len(new))
         return lexical, graph, True
 
-    def _history(self, run: _Run) -> History:
+    def _history(self, run: _Run, reading: Future[History]) -> History:
         run.progress("history", 0, 1)
-        history = load_history(self.root, self.settings.history_depth, run.previous_history, self._content)
+        history = reading.result()
         if history.note:
             run.notes.append(history.note)
         run.lap("history")
@@ -525,6 +532,20 @@ class Workspace:
                 yield rec, befores[rec.rel_path], None
         for rec in parser.finish():
             yield rec, befores[rec.rel_path], None
+
+
+def _in_thread(fn: Callable[[], History]) -> Future[History]:
+    """`fn()` running in a new thread."""
+    future: Future[History] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as e:  # given to whoever waits for the result
+            future.set_exception(e)
+
+    threading.Thread(target=run, name="rtk-history", daemon=True).start()
+    return future
 
 
 _gc_lock = threading.Lock()

@@ -4,7 +4,10 @@ stores give back to a new process."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gitrepo import GitRepo
@@ -115,3 +118,41 @@ def test_literals_children_are_read_only_where_a_grammar_can_nest_them() -> None
         nodes = QueryCursor(compiled.query).captures(compiled.parser.parse(src).root_node)["str"]
         assert list(_strings(nodes, src, compiled.nested_strings)) == expected
         assert _strings(nodes, src, True) == _strings(nodes, src, compiled.nested_strings)
+
+
+def test_git_is_read_while_the_files_parse_and_never_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = make_repo(tmp_path / "repo")
+    real = workspace.load_history
+    parsing = threading.Event()
+    readers: list[str] = []
+
+    def load_history(*args: Any) -> Any:
+        readers.append(threading.current_thread().name)
+        assert parsing.wait(timeout=60)  # the parse has begun: both run at once
+        time.sleep(0.2)  # still reading when a failed parse gives up
+        return real(*args)
+
+    real_parse = Workspace._parse
+
+    def parse(self: Workspace, run: Any, full: bool) -> None:
+        parsing.set()
+        real_parse(self, run, full)
+
+    monkeypatch.setattr(workspace, "load_history", load_history)
+    monkeypatch.setattr(Workspace, "_parse", parse)
+    ws = Workspace(str(r.root), Settings())
+    snap = ws.refresh()
+    assert readers == ["rtk-history"] and snap.history.head == r.head and len(snap.history.commits) == 2
+
+    def broken(self: Workspace, run: Any, full: bool) -> None:
+        parsing.set()
+        raise RuntimeError("a parser bug")
+
+    monkeypatch.setattr(Workspace, "_parse", broken)
+    with pytest.raises(RuntimeError, match="a parser bug"):
+        ws.refresh(full=True)
+    # the refresh waited for git before giving up: nothing reads after it
+    assert len(readers) == 2 and not any(t.name == "rtk-history" for t in threading.enumerate())
+    ws.close()
