@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,14 +46,17 @@ def symbol_terms(facts: FileFacts) -> dict[str, int]:
 
     Data (properties) is left out: see `DATA_KINDS`.
     """
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    get = counts.get
     for s in facts.symbols:
         if s.kind in DATA_KINDS:
             continue
-        counts.update(word_terms(s.name))
+        for t in word_terms(s.name):
+            counts[t] = get(t, 0) + 1
         if s.doc:
-            counts.update(term_counts(s.doc))
-    return dict(counts)
+            for t, n in term_counts(s.doc).items():
+                counts[t] = get(t, 0) + n
+    return counts
 
 
 def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
