@@ -71,14 +71,19 @@ def record_from_content(sf: ScannedFile, content: FileContent) -> FileRecord:
         tokens = estimate_tokens(text)
         facts = _facts(sf.rel_path, language, text)
         body = term_counts(text)
-    return _record(sf, content, (lines, tokens, facts, body, symbol_terms(facts)))
+    return _record(sf, content, language, lines, tokens, facts, body, symbol_terms(facts))
 
 
 def _record(
-    sf: ScannedFile, content: FileContent, extracted: tuple[int, int, FileFacts, Any, Any]
+    sf: ScannedFile,
+    content: FileContent,
+    language: str,
+    lines: int,
+    tokens: int,
+    facts: FileFacts,
+    body: dict[str, int],
+    sym: dict[str, int],
 ) -> FileRecord:
-    lines, tokens, facts, body, sym = extracted
-    language = detect_language(sf.rel_path)
     return FileRecord(
         sf.rel_path,
         language,
@@ -110,7 +115,9 @@ def content_row(rec: FileRecord) -> tuple[Any, ...]:
 
 def record_from_row(sf: ScannedFile, content: FileContent, row: Any) -> FileRecord:
     lines, tokens, facts, body, sym = row
-    return _record(sf, content, (lines, tokens, FileFacts.from_wire(facts), body, sym))
+    return _record(
+        sf, content, detect_language(sf.rel_path), lines, tokens, FileFacts.from_wire(facts), body, sym
+    )
 
 
 def analyze(
