@@ -7,6 +7,7 @@ what it returns is what the content store keeps.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import os
@@ -150,10 +151,20 @@ def analyze_batch(args: tuple[str, int, Sequence[tuple[str, int, int]]]) -> list
 
 def worker_init(parent: int) -> None:
     """Worker-process initializer: keep stdout (a language server's protocol channel) clean,
-    and never outlive the process that started the worker, even when it is killed -9."""
+    never outlive the process that started the worker, even when it is killed -9, and end
+    without tearing the interpreter down."""
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     die_with(parent)
+    atexit.register(_end_now)
+
+
+def _end_now() -> None:
+    """Leave at the first exit handler: a parser process has nothing to clean up, and freeing
+    its caches and grammars object by object took 0.2 s, which the refresh waits for."""
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def die_with(parent: int) -> None:

@@ -4,8 +4,11 @@ stores give back to a new process."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from test_switch import build_in_new_process, facts
 from tree_sitter import QueryCursor
 
 from rtk_lsp.index import workspace
+from rtk_lsp.index.analyze import worker_init
 from rtk_lsp.index.costs import costs
 from rtk_lsp.index.languages import detect_language
 from rtk_lsp.index.lexical import LexicalIndex
@@ -156,3 +160,39 @@ def test_git_is_read_while_the_files_parse_and_never_left_running(
     # the refresh waited for git before giving up: nothing reads after it
     assert len(readers) == 2 and not any(t.name == "rtk-history" for t in threading.enumerate())
     ws.close()
+
+
+class _WritesOnTeardown:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __del__(self) -> None:
+        Path(self.path).write_text("torn down")
+
+
+_KEPT: list[object] = []
+
+
+def _log_and_keep(log_path: str, teardown_path: str) -> int:
+    """Runs in a parser process: a log record held in a buffer, an object freed only at teardown."""
+    import logging.handlers
+
+    buffered = logging.handlers.MemoryHandler(10_000, target=logging.FileHandler(log_path))
+    logging.getLogger("rtk-test-worker").addHandler(buffered)
+    logging.getLogger("rtk-test-worker").warning("parsed in a worker")
+    _KEPT.append(_WritesOnTeardown(teardown_path))
+    return os.getpid()
+
+
+def test_a_parser_process_ends_without_tearing_down_yet_flushes_its_log(tmp_path: Path) -> None:
+    log_path, teardown_path = tmp_path / "worker.log", tmp_path / "teardown"
+    pool = ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=worker_init, initargs=(os.getpid(),)
+    )
+    try:
+        pid = pool.submit(_log_and_keep, str(log_path), str(teardown_path)).result(timeout=120)
+    finally:
+        pool.shutdown(wait=True)
+    assert pid != os.getpid()
+    assert log_path.read_text().strip() == "parsed in a worker"  # logging was shut down
+    assert not teardown_path.exists()  # the interpreter was not torn down object by object
