@@ -119,9 +119,12 @@ def test_literals_children_are_read_only_where_a_grammar_can_nest_them() -> None
         compiled = _compile(language)
         assert compiled is not None and detect_language(f"f.{EXTENSIONS[language]}") == language
         src = source.encode()
-        nodes = QueryCursor(compiled.query).captures(compiled.parser.parse(src).root_node)["str"]
-        assert list(_strings(nodes, src, compiled.nested_strings)) == expected
-        assert _strings(nodes, src, True) == _strings(nodes, src, compiled.nested_strings)
+        captures = QueryCursor(compiled.query).captures(compiled.parser.parse(src).root_node)
+        nodes, statements = captures["str"], captures.get("stmt", [])
+        assert list(_strings(nodes, src, compiled.nested_strings, statements)) == expected
+        assert _strings(nodes, src, True, statements) == _strings(
+            nodes, src, compiled.nested_strings, statements
+        )
 
 
 def test_git_is_read_while_the_files_parse_and_never_left_running(
