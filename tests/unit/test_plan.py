@@ -21,7 +21,7 @@ from rtk_lsp.plan.request import PlanRequest, RequestError, plan_request_from_js
 from rtk_lsp.plan.result import Detail, Plan, to_json
 from rtk_lsp.planning import build_snapshot, plan_root, plan_snapshot
 from rtk_lsp.settings import Settings
-from rtk_lsp.text import stem, term_counts
+from rtk_lsp.text import stem, term_counts, terms
 from rtk_lsp.tokens import estimate_tokens
 
 
@@ -79,6 +79,20 @@ def test_keywords_are_the_tasks_words_and_ranking_stems_them() -> None:
         "matrix",
         "round",
     }
+
+
+def test_term_counts_count_what_terms_lists_in_the_order_it_lists_them() -> None:
+    # words start at an ASCII letter and run over letters and digits; all else separates them
+    text = (
+        "2to3 x1 1x 0x1F 1e10 A1b2C parseHTTPHeader_v2 \u00fcn\u00efcode na\u00efve caf\u00e9s "
+        "\u212aelvin \u65e5\u672c\u8a9e Tab\tnew\nline \x00nul \ud800lone a_b__c the THE The 123 4567"
+    )
+    expected: dict[str, int] = {}
+    for t in terms(text):
+        expected[t] = expected.get(t, 0) + 1
+    got = term_counts(text)
+    assert list(got.items()) == list(expected.items())
+    assert {"to3", "x1", "e10", "pars", "http", "header", "v2", "elvin", "nul", "lon", "tab"} <= set(got)
 
 
 def test_a_word_and_its_forms_with_a_silent_e_meet_on_one_term() -> None:
