@@ -7,6 +7,7 @@ Everything here is immutable and made of builtins so that it pickles cheaply
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import starmap
 from typing import Any
 
 # Kinds of definitions, as the parser reports them.
@@ -52,10 +53,6 @@ class Symbol:
     def to_tuple(self) -> tuple[str, str, int, int, str, str, str]:
         return (self.name, self.kind, self.start_line, self.end_line, self.signature, self.doc, self.parent)
 
-    @classmethod
-    def from_tuple(cls, t: Any) -> Symbol:
-        return cls(*t)
-
 
 @dataclass(frozen=True, slots=True)
 class Import:
@@ -77,10 +74,6 @@ class Import:
     def to_tuple(self) -> tuple[str, tuple[str, ...], int]:
         return (self.module, self.names, self.line)
 
-    @classmethod
-    def from_tuple(cls, t: Any) -> Import:
-        return cls(t[0], tuple(t[1]), t[2])
-
 
 @dataclass(frozen=True, slots=True)
 class FileFacts:
@@ -101,25 +94,28 @@ class FileFacts:
     strings: tuple[str, ...] = ()
 
     def to_wire(self) -> tuple[Any, ...]:
+        """Builtins only, in the shapes the fields have: a cold build decodes every file's facts from
+        this in the process that serves, so `from_wire` copies nothing it can take as it is."""
         return (
-            [s.to_tuple() for s in self.symbols],
+            tuple(s.to_tuple() for s in self.symbols),
             self.refs,
-            [i.to_tuple() for i in self.imports],
+            tuple(i.to_tuple() for i in self.imports),
             self.package,
-            {k: list(v) for k, v in self.ref_lines.items()},
-            list(self.strings),
+            self.ref_lines,
+            self.strings,
         )
 
     @classmethod
     def from_wire(cls, w: Any) -> FileFacts:
+        """Facts from `to_wire` data that nothing else holds (a store's row, a parser's answer)."""
         syms, refs, imps, package, ref_lines, strings = w
         return cls(
-            symbols=tuple(Symbol.from_tuple(s) for s in syms),
-            refs=dict(refs),
-            imports=tuple(Import.from_tuple(i) for i in imps),
+            symbols=tuple(starmap(Symbol, syms)),
+            refs=refs,
+            imports=tuple(starmap(Import, imps)),
             package=package,
-            ref_lines={k: tuple(v) for k, v in ref_lines.items()},
-            strings=tuple(strings),
+            ref_lines=ref_lines,
+            strings=strings,
         )
 
 
