@@ -8,7 +8,12 @@ index while parser processes parse: its "parse" phase holds that work, "lexical"
 what was left after. The baseline, run in the same process as the cold build, is the
 I/O floor: listing the files and reading + hashing every one of them.
 
-usage: python bench/index_bench.py ROOT [ROOT ...]
+usage: python bench/index_bench.py ROOT [ROOT ...] [--cold-runs 5] [--baseline DIR]
+The cold build runs --cold-runs times (3 by default), each in a fresh process and cache: the table
+gives the median run (its CPU seconds, phases and RSS) and the range, because on a shared 2-core
+machine one build's wall time moves by up to 20% from run to run. With --baseline DIR (another
+rtk-lsp checkout, say main before a change), that checkout's cold builds alternate with these, and
+a last line gives both medians and their ratio: the machine's moods then fall on both alike.
 Note: the one-file refresh appends a comment to a tracked file and restores it after.
 
 With several roots (say one per language family and a Python repository), a last table
@@ -27,7 +32,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+# RTK_BENCH_CODE=DIR: the code measured is the checkout at DIR (how --baseline runs its builds)
+sys.path.insert(0, os.environ.get("RTK_BENCH_CODE") or os.path.join(os.path.dirname(__file__), ".."))
 
 
 def _cpu_s() -> tuple[float, float]:
@@ -177,6 +183,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("roots", nargs="+")
     ap.add_argument("--phase", choices=("cold", "warm", "languages"))
+    ap.add_argument("--cold-runs", type=int, default=3, help="cold builds per root (median and range)")
+    ap.add_argument(
+        "--baseline", metavar="DIR", help="an rtk-lsp checkout whose cold builds alternate with these"
+    )
     a = ap.parse_args()
     if a.phase:
         phase = {"cold": phase_cold, "warm": phase_warm, "languages": phase_languages}[a.phase]
@@ -184,7 +194,7 @@ def main() -> None:
         return
     costs = []
     for root in a.roots:
-        report(os.path.realpath(root))
+        report(os.path.realpath(root), max(1, a.cold_runs), a.baseline)
         costs.append((root, run_phase(os.path.realpath(root), "languages", dict(os.environ))))
     print("\nparse cost per MB of source (CPU seconds, one process)")
     print("| root | language | files | MB | tree-sitter parse s/MB | whole extraction s/MB |")
@@ -194,11 +204,29 @@ def main() -> None:
             print(f"| {os.path.basename(root.rstrip('/'))} | {language} | {n} | {mb} | {parse} | {whole} |")
 
 
-def report(root: str) -> None:
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
-        cold = run_phase(root, "cold", env)
-        warm = run_phase(root, "warm", env)
+def _median_run(colds: list[dict[str, object]]) -> dict[str, object]:
+    return sorted(colds, key=lambda c: float(str(c["cold_s"])))[(len(colds) - 1) // 2]
+
+
+def report(root: str, cold_runs: int, baseline: str | None) -> None:
+    colds, base = [], []
+    for run in range(cold_runs):
+        if baseline:  # first or second by turns, so that neither always runs on a warmer machine
+            with tempfile.TemporaryDirectory() as cache:
+                env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "RTK_BENCH_CODE": os.path.abspath(baseline)}
+                if run % 2:
+                    base.append(run_phase(root, "cold", env))
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
+            colds.append(run_phase(root, "cold", env))
+            if run == cold_runs - 1:  # the warm restart reads what the last cold build stored
+                warm = run_phase(root, "warm", env)
+        if baseline and not run % 2:
+            with tempfile.TemporaryDirectory() as cache:
+                env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "RTK_BENCH_CODE": os.path.abspath(baseline)}
+                base.append(run_phase(root, "cold", env))
+    walls = sorted(float(str(c["cold_s"])) for c in colds)
+    cold = _median_run(colds)
     print(f"root: {root}")
     print(
         f"files {cold['files']} ({cold['mb']} MB), symbols {cold['symbols']}, edges {cold['edges']}, "
@@ -207,8 +235,10 @@ def report(root: str) -> None:
     print("| measure | value |")
     print("|---|---|")
     print(f"| I/O floor: list + read + hash all files (baseline) | {cold['floor_s']:.2f} s |")
+    spread = f"; {walls[0]:.2f}-{walls[-1]:.2f} s over {len(walls)} runs" if len(walls) > 1 else ""
     print(
-        f"| cold build | {cold['cold_s']:.2f} s ({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline) |"
+        f"| cold build{', median' if len(walls) > 1 else ''} | {cold['cold_s']:.2f} s "
+        f"({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline{spread}) |"
     )
     cpu = cold["cold_cpu_s"]
     assert isinstance(cpu, list)
@@ -234,6 +264,18 @@ def report(root: str) -> None:
         )
         print(f"| one-file edit, {label} file: full re-scan refresh | {rescan} ms |")
     print(f"| warm peak RSS | {warm['peak_rss_mb']} MB |")
+    if base:
+        ref = _median_run(base)
+        ref_walls = sorted(float(str(c["cold_s"])) for c in base)
+        ref_cpu = ref["cold_cpu_s"]
+        assert isinstance(ref_cpu, list)
+        print(
+            f"| cold build, baseline {baseline} (alternating) | {ref['cold_s']:.2f} s median "
+            f"({ref_walls[0]:.2f}-{ref_walls[-1]:.2f} s; CPU {ref_cpu[0]:.2f} s / {ref_cpu[1]:.2f} s) |"
+        )
+        print(
+            f"| cold build, this checkout / baseline (medians) | {float(str(cold['cold_s'])) / float(str(ref['cold_s'])):.2f}x |"
+        )
 
 
 if __name__ == "__main__":
