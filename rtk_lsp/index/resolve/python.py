@@ -17,6 +17,9 @@ class PythonImports(LanguageResolver):
         super().__init__(files)
         # last module name -> (path, dotted parts of the module it defines)
         self._modules: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        # dotted name -> the files that define it: the same few modules are imported by thousands
+        # of files, and a resolver's file set never changes (a new set gets a new resolver)
+        self._defining: dict[str, list[str]] = {}
 
     def add(self, path: str, language: str, package: str) -> None:
         stem, ext = posixpath.splitext(path)
@@ -75,11 +78,13 @@ class PythonImports(LanguageResolver):
     def _absolute(self, dotted: str, importer: str) -> str | None:
         if not dotted:
             return None
-        parts = tuple(dotted.split("."))
-        n = len(parts)
-        candidates = [
-            path for path, mod in self._modules.get(parts[-1], ()) if len(mod) >= n and mod[-n:] == parts
-        ]
+        candidates = self._defining.get(dotted)
+        if candidates is None:
+            parts = tuple(dotted.split("."))
+            n = len(parts)
+            candidates = self._defining[dotted] = [
+                path for path, mod in self._modules.get(parts[-1], ()) if len(mod) >= n and mod[-n:] == parts
+            ]
         if len(candidates) > 1:
             # a stub and its module, or several copies: prefer the source next to the importer
             sources = [p for p in candidates if p.endswith(".py")] or candidates
