@@ -523,9 +523,7 @@ def _unquote(raw: str) -> str:
     return body[: -len(end)] if body.endswith(end) else body
 
 
-def _strings(
-    nodes: Iterable[Node], src: bytes, nested: bool, statements: Iterable[Node] = ()
-) -> tuple[str, ...]:
+def _strings(nodes: Iterable[Node], src: bytes, nested: bool, statements: Iterable[Node]) -> tuple[str, ...]:
     """The distinct string literals of a file but those that are `statements` (docstrings),
     messages before single words."""
     seen: dict[str, None] = {}
