@@ -204,29 +204,41 @@ def main() -> None:
             print(f"| {os.path.basename(root.rstrip('/'))} | {language} | {n} | {mb} | {parse} | {whole} |")
 
 
-def _median_run(colds: list[dict[str, object]]) -> dict[str, object]:
-    return sorted(colds, key=lambda c: float(str(c["cold_s"])))[(len(colds) - 1) // 2]
+def _cold_in_fresh_cache(
+    root: str, code: str | None, then_warm: bool = False
+) -> tuple[dict[str, object], dict[str, object] | None]:
+    """One cold build of the checkout at `code` (None: this one) in a fresh cache, and the warm
+    restart that reads what it stored when `then_warm`."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
+        if code:
+            env["RTK_BENCH_CODE"] = os.path.abspath(code)
+        cold = run_phase(root, "cold", env)
+        return cold, run_phase(root, "warm", env) if then_warm else None
+
+
+def _median_and_range(colds: list[dict[str, object]]) -> tuple[dict[str, object], float, float]:
+    ordered = sorted(colds, key=lambda c: float(str(c["cold_s"])))
+    return (
+        ordered[(len(ordered) - 1) // 2],
+        float(str(ordered[0]["cold_s"])),
+        float(str(ordered[-1]["cold_s"])),
+    )
 
 
 def report(root: str, cold_runs: int, baseline: str | None) -> None:
-    colds, base = [], []
+    colds: list[dict[str, object]] = []
+    base: list[dict[str, object]] = []
+    warm: dict[str, object] | None = None
     for run in range(cold_runs):
-        if baseline:  # first or second by turns, so that neither always runs on a warmer machine
-            with tempfile.TemporaryDirectory() as cache:
-                env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "RTK_BENCH_CODE": os.path.abspath(baseline)}
-                if run % 2:
-                    base.append(run_phase(root, "cold", env))
-        with tempfile.TemporaryDirectory() as cache:
-            env = {**os.environ, "RTK_LSP_CACHE_DIR": cache}
-            colds.append(run_phase(root, "cold", env))
-            if run == cold_runs - 1:  # the warm restart reads what the last cold build stored
-                warm = run_phase(root, "warm", env)
-        if baseline and not run % 2:
-            with tempfile.TemporaryDirectory() as cache:
-                env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "RTK_BENCH_CODE": os.path.abspath(baseline)}
-                base.append(run_phase(root, "cold", env))
-    walls = sorted(float(str(c["cold_s"])) for c in colds)
-    cold = _median_run(colds)
+        last = run == cold_runs - 1  # the warm restart reads what the last cold build stored
+        # with a baseline, first or second by turns, so that neither always runs on a warmer machine
+        for code in (None,) if not baseline else (None, baseline) if run % 2 == 0 else (baseline, None):
+            cold, after = _cold_in_fresh_cache(root, code, then_warm=last and code is None)
+            (base if code else colds).append(cold)
+            warm = after or warm
+    assert warm is not None
+    cold, lo, hi = _median_and_range(colds)
     print(f"root: {root}")
     print(
         f"files {cold['files']} ({cold['mb']} MB), symbols {cold['symbols']}, edges {cold['edges']}, "
@@ -235,9 +247,9 @@ def report(root: str, cold_runs: int, baseline: str | None) -> None:
     print("| measure | value |")
     print("|---|---|")
     print(f"| I/O floor: list + read + hash all files (baseline) | {cold['floor_s']:.2f} s |")
-    spread = f"; {walls[0]:.2f}-{walls[-1]:.2f} s over {len(walls)} runs" if len(walls) > 1 else ""
+    spread = f"; {lo:.2f}-{hi:.2f} s over {len(colds)} runs" if len(colds) > 1 else ""
     print(
-        f"| cold build{', median' if len(walls) > 1 else ''} | {cold['cold_s']:.2f} s "
+        f"| cold build{', median' if len(colds) > 1 else ''} | {cold['cold_s']:.2f} s "
         f"({cold['cold_s'] / max(cold['floor_s'], 1e-9):.1f}x baseline{spread}) |"
     )
     cpu = cold["cold_cpu_s"]
@@ -265,13 +277,12 @@ def report(root: str, cold_runs: int, baseline: str | None) -> None:
         print(f"| one-file edit, {label} file: full re-scan refresh | {rescan} ms |")
     print(f"| warm peak RSS | {warm['peak_rss_mb']} MB |")
     if base:
-        ref = _median_run(base)
-        ref_walls = sorted(float(str(c["cold_s"])) for c in base)
+        ref, ref_lo, ref_hi = _median_and_range(base)
         ref_cpu = ref["cold_cpu_s"]
         assert isinstance(ref_cpu, list)
         print(
             f"| cold build, baseline {baseline} (alternating) | {ref['cold_s']:.2f} s median "
-            f"({ref_walls[0]:.2f}-{ref_walls[-1]:.2f} s; CPU {ref_cpu[0]:.2f} s / {ref_cpu[1]:.2f} s) |"
+            f"({ref_lo:.2f}-{ref_hi:.2f} s; CPU {ref_cpu[0]:.2f} s / {ref_cpu[1]:.2f} s) |"
         )
         print(
             f"| cold build, this checkout / baseline (medians) | {float(str(cold['cold_s'])) / float(str(ref['cold_s'])):.2f}x |"
