@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from rtk_lsp import __version__
+from rtk_lsp import __version__, collector
 from rtk_lsp.changes import ChangeTracker, same_as_disk
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.paths import path_of, resolve_dirs, roots_holding
@@ -81,6 +81,8 @@ class SnapshotLike(Protocol):
     def files(self) -> Mapping[str, Any]: ...
 
     def summary(self) -> dict[str, Any]: ...
+
+    def prepare(self) -> bool: ...
 
 
 class WorkspaceLike(Protocol):
@@ -619,7 +621,14 @@ class Engine:
             for rel, text in changes.items():
                 workspace.set_overlay(rel, text)
             # a directory in `paths` (created or deleted) is expanded by the workspace itself
-            return workspace.refresh(paths=paths, full=full, progress=progress)
+            snapshot = workspace.refresh(paths=paths, full=full, progress=progress)
+            # What the first plan would make, made here: an editor or agent asks once it is told
+            # the index is ready, and should not wait for the lookups and the collector then.
+            with collector.paused():
+                made = snapshot.prepare()
+            if made:
+                collector.settle()
+            return snapshot
 
         try:
             running = self._submit(job)

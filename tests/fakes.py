@@ -22,6 +22,9 @@ class FakeSnapshot:
     def summary(self) -> dict[str, Any]:
         return {"files": len(self.files), "generation": self.generation}
 
+    def prepare(self) -> bool:
+        return False  # nothing is made on first use here
+
 
 class FakeWorkspace:
     """Records refresh calls; `gate` holds a refresh until the test opens it."""

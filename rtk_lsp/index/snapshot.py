@@ -124,9 +124,9 @@ class Lookups:
             self._change({}, files, set(files))
 
     def updated(self, old: Mapping[str, FileRecord], new: Mapping[str, FileRecord]) -> Lookups:
-        changed = {p for p, r in new.items() if old.get(p) is not r} | (old.keys() - new.keys())
-        if len(changed) * 4 > len(new):
-            return Lookups(new)  # mostly new: building afresh is cheaper than patching
+        changed = _changed(old, new)
+        if _mostly(changed, new):
+            return Lookups(new)  # building afresh is cheaper than patching
         d = Lookups()
         d.text, d.classes = dict(self.text), dict(self.classes)
         d.multi_word, d.one_word = dict(self.multi_word), dict(self.one_word)
@@ -226,6 +226,14 @@ def _merge(
             index.pop(key, None)
 
 
+def _changed(old: Mapping[str, FileRecord], new: Mapping[str, FileRecord]) -> set[str]:
+    return {p for p, r in new.items() if old.get(p) is not r} | (old.keys() - new.keys())
+
+
+def _mostly(changed: set[str], new: Mapping[str, FileRecord]) -> bool:
+    return len(changed) * 4 > len(new)
+
+
 class _LookupsCell:
     """A snapshot's lookups, made on first use from the nearest earlier snapshot's that were made."""
 
@@ -251,6 +259,19 @@ class _LookupsCell:
             # Two planner threads may both get here; both make the same lookups, one is kept.
             self._value, self._base = value, None
         return value
+
+    def make_if_afresh(self) -> bool:
+        """Make the lookups now if `get` would make them from nothing rather than patch a made
+        ancestor's; whether it did."""
+        base = self._base
+        if self._value is not None or (
+            base is not None
+            and base._value is not None
+            and not _mostly(_changed(base._files, self._files), self._files)
+        ):
+            return False
+        self.get()
+        return True
 
     def __getstate__(self) -> tuple[Mapping[str, FileRecord], Lookups | None]:
         return self._files, self._value  # a pickled snapshot stands alone
@@ -284,6 +305,17 @@ class Snapshot:
     @property
     def lookups(self) -> Lookups:
         return self._lookups.get()
+
+    def prepare(self) -> bool:
+        """Make now, rather than in the first plan, what every plan reads and a snapshot makes on
+        first use: the commit subjects' index of a new HEAD, and the lookups when they are made
+        from nothing (a first snapshot, a change of most files: a branch switch). Whether the
+        lookups were made; after a small change they are patched when a plan asks."""
+        _ = self.history.subjects  # shared by the snapshots of one history: made once per HEAD
+        if not self._lookups.make_if_afresh():
+            return False
+        _ = self.churn
+        return True
 
     @cached_property
     def churn(self) -> Mapping[str, float]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gitrepo import GitRepo
 
+from rtk_lsp import planning
 from rtk_lsp.plan.pipeline import plan
 from rtk_lsp.plan.request import PlanRequest
 from rtk_lsp.plan.result import plan_json
@@ -46,3 +50,18 @@ def test_every_way_to_a_plan_gives_the_same_plan(shop: GitRepo) -> None:
     assert stable(plan_json(plan_snapshot(snapshot, request))) == stable(plan_json(by_hand))
     assert stable(plan_json(plan_root(root, request))) == stable(plan_json(by_hand))
     assert "def apply_discount" in by_hand.context
+
+
+def test_a_one_shot_plan_runs_with_the_collector_paused(shop: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    enabled: list[bool] = []
+    real = planning.plan_snapshot
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        enabled.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(planning, "plan_snapshot", spy)
+    result = plan_root(str(shop.root), PlanRequest("fix the discount rounding in apply_discount"))
+    assert result.selected[0].rel_path == "billing/invoice.py"
+    assert enabled == [False]  # the plan, like the refresh before it
+    assert gc.isenabled()  # and on again after

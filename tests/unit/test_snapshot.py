@@ -91,3 +91,28 @@ def test_a_pickled_snapshot_stands_alone(shop: GitRepo) -> None:
     copy = pickle.loads(pickle.dumps(second))
     assert stable(copy) == stable(second)
     assert_fresh(copy)
+
+
+def test_prepare_makes_what_a_first_plan_would_only_when_it_is_made_from_nothing(shop: GitRepo) -> None:
+    ws = Workspace(str(shop.root), Settings(), use_store=False)
+    first = ws.refresh()
+    assert first._lookups._value is None  # a refresh alone leaves them to the first plan
+    assert first.prepare() is True
+    assert first._lookups._value is not None and "subjects" in vars(first.history)
+    assert_fresh(first)
+    assert first.prepare() is False  # made already
+
+    # One file of many: patched when a plan asks, as before.
+    shop.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n")
+    small = ws.refresh()
+    assert small.prepare() is False and small._lookups._value is None
+    assert_fresh(small)
+
+    # Most files (a branch switch): made from nothing, so made now.
+    for rel in list(small.files):
+        if rel.endswith(".py"):
+            shop.write(rel, (shop.root / rel).read_text() + "\n\ndef added_by_the_switch():\n    pass\n")
+    switched = ws.refresh()
+    assert switched.prepare() is True and switched._lookups._value is not None
+    assert_fresh(switched)
+    assert stable(switched) == stable(Workspace(str(shop.root), Settings(), use_store=False).refresh())
