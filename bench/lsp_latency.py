@@ -11,6 +11,14 @@
    plan() on the same requests, interleaved with the round trips so that a busy machine
    weighs on both alike.
 Target: round trip p50 and p95 <= 1.5 x in-process + 5 ms.
+
+    python bench/lsp_latency.py ROOT --first-answer RUNS [--baseline DIR] [--switch REV]
+
+Instead, RUNS cold starts of the server on a worktree of ROOT, each on a fresh cache: from
+initialize to the end of the first index, to the first plan's answer, and the slowest of the
+next four plans; with --switch, HEAD then moves to REV and the next plan (which finds it
+moved, refreshes and plans) is timed, and the four after it. With --baseline, the server of
+the checkout at DIR starts as often, alternating, and the table gives the ratio of medians.
 """
 
 from __future__ import annotations
@@ -137,8 +145,10 @@ class InProcess:
         return (time.perf_counter() - t) * 1000
 
 
-async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
-    env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "PYTHONPATH": str(REPO)}
+async def start_server(root: Path, cache: str, code: Path = REPO) -> tuple[StdioClient, float]:
+    """The server of the checkout at `code` on a cold `cache`, initialized on `root`, and the
+    seconds from initialize to the end of its first index."""
+    env = {**os.environ, "RTK_LSP_CACHE_DIR": cache, "PYTHONPATH": str(code)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -162,7 +172,18 @@ async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup
     )
     client.notify("initialized", {})
     await asyncio.wait_for(client.progress_ended.wait(), 1800)
-    index_s = time.perf_counter() - t0
+    return client, time.perf_counter() - t0
+
+
+async def stop_server(client: StdioClient) -> None:
+    await client.request("shutdown", None)
+    client.notify("exit", None)
+    await asyncio.wait_for(client.proc.wait(), 30)
+    client.reader.cancel()
+
+
+async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup: int) -> dict[str, Any]:
+    client, index_s = await start_server(root, cache)
     local = InProcess(root, cache)
 
     for r in requests[:warmup]:
@@ -180,10 +201,7 @@ async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup
         server_ms.append(result["stats"]["elapsed_ms"]["total"])
         in_process.append(local.time_plan(r))
     status = await client.request("rtk/status", {})
-    await client.request("shutdown", None)
-    client.notify("exit", None)
-    await asyncio.wait_for(proc.wait(), 30)
-    client.reader.cancel()
+    await stop_server(client)
     return {
         "index_s": index_s,
         "warm_load_s": local.load_s,
@@ -192,6 +210,87 @@ async def measure(root: Path, cache: str, requests: list[dict[str, Any]], warmup
         "plan_ms_in_process": in_process,
         "status": status,
     }
+
+
+async def _timed_plan(client: StdioClient, task: str) -> float:
+    t = time.perf_counter()
+    await client.request("rtk/planContext", {"task": task})
+    return (time.perf_counter() - t) * 1000
+
+
+def _checkout(tree: Path, rev: str) -> None:
+    subprocess.run(["git", "-C", str(tree), "checkout", "-q", "--detach", rev], check=True)
+
+
+async def first_answers(tree: Path, code: Path, tasks: list[str], switch_to: str | None) -> dict[str, float]:
+    """One cold start of the server of the checkout at `code` on `tree`: how long until its first
+    plan is answered, and, with `switch_to`, how long a plan takes that finds HEAD moved there."""
+    with tempfile.TemporaryDirectory(prefix="rtk-bench-cache-") as cache:
+        t0 = time.perf_counter()
+        client, ready_s = await start_server(tree, cache, code)
+        first = await _timed_plan(client, tasks[0])
+        out = {
+            "ready_s": ready_s,
+            "first_ms": first,
+            "answer_s": time.perf_counter() - t0,
+            "next_max_ms": max([await _timed_plan(client, t) for t in tasks[1:5]]),
+        }
+        if switch_to:
+            head = subprocess.run(
+                ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            _checkout(tree, switch_to)
+            try:
+                out["switch_ms"] = await _timed_plan(client, tasks[5])
+                out["switch_next_max_ms"] = max([await _timed_plan(client, t) for t in tasks[6:10]])
+            finally:
+                await stop_server(client)
+                _checkout(tree, head)
+        else:
+            await stop_server(client)
+    return out
+
+
+FIRST_ROWS = (
+    ("ready_s", "initialize -> first index ready", "s"),
+    ("first_ms", "ready -> first plan answered", "ms"),
+    ("answer_s", "initialize -> first plan answered", "s"),
+    ("next_max_ms", "slowest of the next 4 plans", "ms"),
+    ("switch_ms", "HEAD moved -> a plan answered (switch and plan)", "ms"),
+    ("switch_next_max_ms", "slowest of the next 4 plans after it", "ms"),
+)
+
+
+def report_first_answers(root: Path, runs: int, baseline: Path | None, switch_to: str | None) -> None:
+    """Cold starts of this checkout's server, alternating with the baseline's when given."""
+    tasks = tasks_for(root, 10)
+    codes = [REPO] if baseline is None else [REPO, baseline]
+    results: dict[Path, list[dict[str, float]]] = {c: [] for c in codes}
+    with tempfile.TemporaryDirectory(prefix="rtk-bench-tree-") as parent:
+        tree = Path(parent) / root.name  # a worktree: the switch must not touch `root`
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "-q", "--detach", str(tree)], check=True)
+        try:
+            for run in range(runs):
+                for code in codes if run % 2 == 0 else codes[::-1]:
+                    results[code].append(asyncio.run(first_answers(tree, code, tasks, switch_to)))
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)
+    print(
+        f"root {root}: cold starts of the server, medians of {runs}"
+        + (f"; switch to {switch_to}" if switch_to else "")
+    )
+    head = "| measure | this checkout |" + (" baseline | ratio |" if baseline else "")
+    print(head)
+    print("|---" * (head.count("|") - 1) + "|")
+    for key, label, unit in FIRST_ROWS:
+        if key not in results[REPO][0]:
+            continue
+        ours = statistics.median(r[key] for r in results[REPO])
+        row = f"| {label} | {ours:.2f} {unit} |"
+        if baseline is not None:
+            theirs = statistics.median(r[key] for r in results[baseline])
+            row += f" {theirs:.2f} {unit} | {ours / theirs:.2f}x |"
+        print(row)
 
 
 def main() -> int:
@@ -205,8 +304,26 @@ def main() -> int:
         "--cache", help="cache directory (default: a fresh temporary one, so the index is cold)"
     )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
+    parser.add_argument(
+        "--first-answer",
+        type=int,
+        metavar="RUNS",
+        help="instead: RUNS cold starts, timing the first plans after the index is ready",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="with --first-answer: an rtk-lsp checkout to alternate with",
+    )
+    parser.add_argument(
+        "--switch", metavar="REV", help="with --first-answer: then move HEAD to REV and time the next plans"
+    )
     args = parser.parse_args()
     root = args.root.resolve()
+    if args.first_answer:
+        report_first_answers(root, args.first_answer, args.baseline and args.baseline.resolve(), args.switch)
+        return 0
     cache = args.cache or tempfile.mkdtemp(prefix="rtk-bench-cache-")
 
     tasks = tasks_for(root, args.n + args.warmup)
