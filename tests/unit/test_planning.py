@@ -52,7 +52,9 @@ def test_every_way_to_a_plan_gives_the_same_plan(shop: GitRepo) -> None:
     assert "def apply_discount" in by_hand.context
 
 
-def test_a_one_shot_plan_runs_with_the_collector_paused(shop: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_one_shot_plan_runs_with_the_collector_paused(
+    shop: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     enabled: list[bool] = []
     real = planning.plan_snapshot
 
