@@ -8,7 +8,7 @@ on pyright (1.3-1.7 s of 4-5 s) when left on. So it is paused while an index is 
 What was built then waits in the youngest generation, and left to itself the collector walks
 it four times within the next plans (the young generation, the middle one, the whole heap
 twice): 0.5 s of the first plan after a cold start on pyright, 1.0 s after a branch switch.
-`settle` walks it once, right after the build, where no plan waits.
+`settle` walks it once, in the worker that makes a new snapshot's lookups (`Engine._prepare`).
 """
 
 from __future__ import annotations

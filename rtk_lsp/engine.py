@@ -200,6 +200,7 @@ class FolderState:
     index_task: asyncio.Task[None] | None = None
     running: concurrent.futures.Future[Any] | None = None  # the refresh a worker is running now
     head_check: concurrent.futures.Future[bool] | None = None  # reading .git/HEAD in a worker
+    preparing: concurrent.futures.Future[None] | None = None  # a new snapshot's lookups, in a worker
     plans: PlanCache = field(default_factory=PlanCache)
     refreshes: int = 0
     removed: bool = False
@@ -621,14 +622,7 @@ class Engine:
             for rel, text in changes.items():
                 workspace.set_overlay(rel, text)
             # a directory in `paths` (created or deleted) is expanded by the workspace itself
-            snapshot = workspace.refresh(paths=paths, full=full, progress=progress)
-            # What the first plan would make, made here: an editor or agent asks once it is told
-            # the index is ready, and should not wait for the lookups and the collector then.
-            with collector.paused():
-                made = snapshot.prepare()
-            if made:
-                collector.settle()
-            return snapshot
+            return workspace.refresh(paths=paths, full=full, progress=progress)
 
         try:
             running = self._submit(job)
@@ -659,7 +653,25 @@ class Engine:
             if was == "failed":
                 logger.info("%s recovered", folder.root)
             self._emit(folder, "refreshed")
+        self._prepare(folder, snapshot)  # after the news: it is not part of the refresh
         return True
+
+    def _prepare(self, folder: FolderState, snapshot: SnapshotLike) -> None:
+        """Make in a worker, from now on, what the first plan on `snapshot` would otherwise make
+        (`Snapshot.prepare`), and collect once if that was much: a plan that comes meanwhile
+        waits for those lookups rather than making them too, and a later one finds them made."""
+
+        def job() -> None:
+            try:
+                with collector.paused():
+                    made = snapshot.prepare()
+                if made:
+                    collector.settle()
+            except Exception as exc:  # the first plan makes them again, and reports what fails
+                logger.warning("preparing plans on %s failed: %s", folder.root, describe(exc))
+
+        with contextlib.suppress(EngineClosed):
+            folder.preparing = self._submit(job)
 
     def _progress_callback(self, folder: FolderState) -> ProgressFn:
         loop = self._get_loop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
@@ -237,11 +238,14 @@ def _mostly(changed: set[str], new: Mapping[str, FileRecord]) -> bool:
 class _LookupsCell:
     """A snapshot's lookups, made on first use from the nearest earlier snapshot's that were made."""
 
-    __slots__ = ("_base", "_files", "_value")
+    __slots__ = ("_base", "_files", "_lock", "_value")
 
     def __init__(self, files: Mapping[str, FileRecord], previous: _LookupsCell | None) -> None:
         self._files = files
         self._value: Lookups | None = None
+        # Held while they are made: a plan that asks meanwhile (the engine makes them in a worker
+        # once the index is ready) waits for them rather than making them a second time.
+        self._lock = threading.Lock()
         # At most one made ancestor is kept: refreshes without a plan between them must not
         # keep every earlier snapshot's files alive.
         self._base: _LookupsCell | None = (
@@ -251,13 +255,15 @@ class _LookupsCell:
     def get(self) -> Lookups:
         value = self._value
         if value is None:
-            base = self._base
-            if base is not None and base._value is not None:
-                value = base._value.updated(base._files, self._files)
-            else:
-                value = Lookups(self._files)
-            # Two planner threads may both get here; both make the same lookups, one is kept.
-            self._value, self._base = value, None
+            with self._lock:
+                value = self._value
+                if value is None:
+                    base = self._base
+                    if base is not None and base._value is not None:
+                        value = base._value.updated(base._files, self._files)
+                    else:
+                        value = Lookups(self._files)
+                    self._value, self._base = value, None
         return value
 
     def make_if_afresh(self) -> bool:
@@ -278,6 +284,7 @@ class _LookupsCell:
 
     def __setstate__(self, state: tuple[Mapping[str, FileRecord], Lookups | None]) -> None:
         self._files, self._value = state
+        self._lock = threading.Lock()
         self._base = None
 
 

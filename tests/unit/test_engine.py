@@ -255,14 +255,16 @@ async def test_settings_that_shape_the_index_rescan(harness: Any, tmp_path: Path
     assert ws.calls[1:] == [(None, False)] and ws.settings.exclude == ("vendor/**",)
 
 
-async def test_a_first_index_is_ready_with_what_a_first_plan_would_make(shop: Any) -> None:
+async def test_a_new_index_makes_what_a_first_plan_would_in_a_worker_once_ready(shop: Any) -> None:
     engine = Engine(Settings())
     try:
         folder = engine.add_folder(str(shop.root))
         await folder.ready
+        assert folder.state == "ready" and folder.preparing is not None
+        await asyncio.wrap_future(folder.preparing)
         snapshot = folder.workspace.snapshot if folder.workspace is not None else None
-        assert folder.state == "ready" and snapshot is not None
-        # made in the indexing worker, before "ready": the first plan finds them made
+        assert snapshot is not None
+        # made without a plan: the first plan finds them made
         assert snapshot._lookups._value is not None and "subjects" in vars(snapshot.history)
         plan = await engine.plan(folder, PlanRequest("fix the discount rounding in apply_discount"))
         assert plan.selected[0].rel_path == "billing/invoice.py"

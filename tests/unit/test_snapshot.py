@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gitrepo import GitRepo, make_billing_repo
 
+from rtk_lsp.index import snapshot as snapshot_module
 from rtk_lsp.index.snapshot import Lookups, Snapshot
 from rtk_lsp.index.workspace import Workspace
 from rtk_lsp.plan.pipeline import plan, plan_json
@@ -116,3 +120,38 @@ def test_prepare_makes_what_a_first_plan_would_only_when_it_is_made_from_nothing
     assert switched.prepare() is True and switched._lookups._value is not None
     assert_fresh(switched)
     assert stable(switched) == stable(Workspace(str(shop.root), Settings(), use_store=False).refresh())
+
+
+def test_lookups_asked_for_by_two_threads_at_once_are_made_once(
+    shop: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap = Workspace(str(shop.root), Settings(), use_store=False).refresh()
+    made: list[int] = []
+    both_asking = threading.Barrier(2)
+
+    second = threading.Event()
+
+    class Counted(Lookups):
+        def __init__(self, files: Any = None) -> None:
+            made.append(1)
+            if len(made) == 1:
+                # Unlocked, the other thread would get here meanwhile; locked, it cannot, and
+                # this gives up waiting for it.
+                second.wait(timeout=2)
+            else:
+                second.set()
+            super().__init__(files)
+
+    monkeypatch.setattr(snapshot_module, "Lookups", Counted)
+    got: list[Lookups] = []
+
+    def ask() -> None:
+        both_asking.wait()
+        got.append(snap.lookups)
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and got[0] is got[1]
