@@ -82,7 +82,7 @@ class SnapshotLike(Protocol):
 
     def summary(self) -> dict[str, Any]: ...
 
-    def prepare(self) -> bool: ...
+    def prepare(self, then: Callable[[], None]) -> bool: ...
 
 
 class WorkspaceLike(Protocol):
@@ -659,14 +659,13 @@ class Engine:
     def _prepare(self, folder: FolderState, snapshot: SnapshotLike) -> None:
         """Make in a worker, from now on, what the first plan on `snapshot` would otherwise make
         (`Snapshot.prepare`), and collect once if that was much: a plan that comes meanwhile
-        waits for those lookups rather than making them too, and a later one finds them made."""
+        waits for both rather than making the lookups too and paying the collections later, and
+        a later plan finds them done."""
 
         def job() -> None:
             try:
                 with collector.paused():
-                    made = snapshot.prepare()
-                if made:
-                    collector.settle()
+                    snapshot.prepare(then=collector.settle)
             except Exception as exc:  # the first plan makes them again, and reports what fails
                 logger.warning("preparing plans on %s failed: %s", folder.root, describe(exc))
 

@@ -22,7 +22,7 @@ class FakeSnapshot:
     def summary(self) -> dict[str, Any]:
         return {"files": len(self.files), "generation": self.generation}
 
-    def prepare(self) -> bool:
+    def prepare(self, then: Any = None) -> bool:
         return False  # nothing is made on first use here
 
 

@@ -17,7 +17,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -256,19 +256,24 @@ class _LookupsCell:
         value = self._value
         if value is None:
             with self._lock:
-                value = self._value
-                if value is None:
-                    base = self._base
-                    if base is not None and base._value is not None:
-                        value = base._value.updated(base._files, self._files)
-                    else:
-                        value = Lookups(self._files)
-                    self._value, self._base = value, None
+                value = self._make()
         return value
 
-    def make_if_afresh(self) -> bool:
+    def _make(self) -> Lookups:
+        """The lookups, made if they are not yet; the caller holds the lock."""
+        value = self._value
+        if value is None:
+            base = self._base
+            if base is not None and base._value is not None:
+                value = base._value.updated(base._files, self._files)
+            else:
+                value = Lookups(self._files)
+            self._value, self._base = value, None
+        return value
+
+    def make_if_afresh(self, then: Callable[[], None]) -> bool:
         """Make the lookups now if `get` would make them from nothing rather than patch a made
-        ancestor's; whether it did."""
+        ancestor's, and run `then` before a plan waiting for them goes on; whether it did."""
         base = self._base
         if self._value is not None or (
             base is not None
@@ -276,7 +281,9 @@ class _LookupsCell:
             and not _mostly(_changed(base._files, self._files), self._files)
         ):
             return False
-        self.get()
+        with self._lock:
+            self._make()
+            then()
         return True
 
     def __getstate__(self) -> tuple[Mapping[str, FileRecord], Lookups | None]:
@@ -313,13 +320,16 @@ class Snapshot:
     def lookups(self) -> Lookups:
         return self._lookups.get()
 
-    def prepare(self) -> bool:
+    def prepare(self, then: Callable[[], None] = lambda: None) -> bool:
         """Make now, rather than in the first plan, what every plan reads and a snapshot makes on
         first use: the commit subjects' index of a new HEAD, and the lookups when they are made
         from nothing (a first snapshot, a change of most files: a branch switch). Whether the
-        lookups were made; after a small change they are patched when a plan asks."""
+        lookups were made; after a small change they are patched when a plan asks.
+
+        `then` runs after the lookups are made and before a plan that waits for them goes on
+        (the engine collects there: the plan waits anyway, a later one would not)."""
         _ = self.history.subjects  # shared by the snapshots of one history: made once per HEAD
-        if not self._lookups.make_if_afresh():
+        if not self._lookups.make_if_afresh(then):
             return False
         _ = self.churn
         return True

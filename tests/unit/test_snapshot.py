@@ -101,7 +101,9 @@ def test_prepare_makes_what_a_first_plan_would_only_when_it_is_made_from_nothing
     ws = Workspace(str(shop.root), Settings(), use_store=False)
     first = ws.refresh()
     assert first._lookups._value is None  # a refresh alone leaves them to the first plan
-    assert first.prepare() is True
+    held: list[bool] = []
+    assert first.prepare(then=lambda: held.append(first._lookups._lock.locked())) is True
+    assert held == [True]  # run before a plan waiting for the lookups may go on
     assert first._lookups._value is not None and "subjects" in vars(first.history)
     assert_fresh(first)
     assert first.prepare() is False  # made already
@@ -109,7 +111,8 @@ def test_prepare_makes_what_a_first_plan_would_only_when_it_is_made_from_nothing
     # One file of many: patched when a plan asks, as before.
     shop.write("billing/tax.py", "def vat_rate(region):\n    return 0.2\n")
     small = ws.refresh()
-    assert small.prepare() is False and small._lookups._value is None
+    assert small.prepare(then=lambda: held.append(False)) is False and small._lookups._value is None
+    assert held == [True]  # nothing made, nothing run
     assert_fresh(small)
 
     # Most files (a branch switch): made from nothing, so made now.
