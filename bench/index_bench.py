@@ -230,10 +230,11 @@ def report(root: str, cold_runs: int, baseline: str | None) -> None:
     colds: list[dict[str, object]] = []
     base: list[dict[str, object]] = []
     warm: dict[str, object] | None = None
+    codes = (None,) if not baseline else (None, baseline)
     for run in range(cold_runs):
         last = run == cold_runs - 1  # the warm restart reads what the last cold build stored
         # with a baseline, first or second by turns, so that neither always runs on a warmer machine
-        for code in (None,) if not baseline else (None, baseline) if run % 2 == 0 else (baseline, None):
+        for code in codes if run % 2 == 0 else codes[::-1]:
             cold, after = _cold_in_fresh_cache(root, code, then_warm=last and code is None)
             (base if code else colds).append(cold)
             warm = after or warm

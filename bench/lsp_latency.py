@@ -238,25 +238,25 @@ async def first_answers(
     and, with `switch_to`, how long a plan takes that finds HEAD moved there."""
     with tempfile.TemporaryDirectory(prefix="rtk-bench-cache-") as cache:
         client, ready_s = await start_server(tree, cache, code)
-        await asyncio.sleep(pause)
-        out = {
-            "ready_s": ready_s,
-            "first_ms": await _timed_plan(client, tasks[0]),
-            "next_max_ms": max([await _timed_plan(client, t) for t in tasks[1:5]]),
-        }
-        if switch_to:
-            head = subprocess.run(
-                ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-            ).stdout.strip()
-            _checkout(tree, switch_to)
-            try:
+        head = None  # where to check the tree out again, once the server is gone
+        try:
+            await asyncio.sleep(pause)
+            out = {
+                "ready_s": ready_s,
+                "first_ms": await _timed_plan(client, tasks[0]),
+                "next_max_ms": max([await _timed_plan(client, t) for t in tasks[1:5]]),
+            }
+            if switch_to:
+                head = subprocess.run(
+                    ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+                ).stdout.strip()
+                _checkout(tree, switch_to)
                 out["switch_ms"] = await _timed_plan(client, tasks[5])
                 out["switch_next_max_ms"] = max([await _timed_plan(client, t) for t in tasks[6:10]])
-            finally:
-                await stop_server(client)
-                _checkout(tree, head)
-        else:
+        finally:
             await stop_server(client)
+            if head is not None:
+                _checkout(tree, head)
     return out
 
 
